@@ -1,0 +1,60 @@
+"""nanotorch: a small, fast, honest neural-network framework with PyTorch's API."""
+from __future__ import annotations
+
+from . import _dtype
+from ._dtype import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype,
+                     int8, int16, int32, int64, set_default_dtype, uint8)
+from ._dtype import result_type as _result_type
+from .tensor import Size, Tensor, device
+from . import _tensor_methods  # noqa: F401  (binds methods onto Tensor)
+from . import autograd
+from .autograd import (enable_grad, inference_mode, is_grad_enabled, no_grad,
+                       set_grad_enabled)
+from .autograd.anomaly import set_detect_anomaly, detect_anomaly
+from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,
+                       full_like, linspace, logspace, multinomial, normal, ones, ones_like, rand,
+                       rand_like, randint, randint_like, randn, randn_like, randperm, tensor,
+                       zeros, zeros_like)
+from .functions import *  # noqa: F401,F403  (the torch.* tensor functions)
+from .functions import return_types
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
+                     seed, set_rng_state)
+from ._printing import get_printoptions, set_printoptions
+
+half, float, double = float16, float32, float64
+long, int, short = int64, int32, int16
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> int:
+    return input.numel()
+
+
+def result_type(tensor1, tensor2):
+    return _result_type(tensor1, tensor2)
+
+
+def promote_types(type1, type2):
+    return _dtype._promote_pair(type1, type2)
+
+
+def is_floating_point(input) -> bool:
+    return input.is_floating_point()
+
+
+def get_num_threads() -> int:
+    import numba
+    return numba.get_num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    import numba
+    numba.set_num_threads(n)
+
+
+FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = ByteTensor = Tensor

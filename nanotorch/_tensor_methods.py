@@ -1,0 +1,173 @@
+"""Binds the functions of ``functions`` (and their in-place forms) as Tensor methods."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype
+from . import functions as F
+from .tensor import Tensor
+
+_METHODS = """
+add sub mul div floor_divide remainder fmod pow neg abs exp log log1p log2 log10 expm1 sqrt
+rsqrt reciprocal sin cos tanh sigmoid relu sign floor ceil trunc round clamp maximum minimum
+masked_fill eq ne lt le gt ge logical_and logical_or logical_xor logical_not bitwise_not
+bitwise_and bitwise_or bitwise_xor isnan isinf isfinite equal allclose isclose square
+sum mean var std prod amax amin max min argmax argmin logsumexp all any count_nonzero cumsum
+sort argsort topk softmax log_softmax matmul mm bmm dot mv outer addmm view reshape flatten
+unflatten squeeze unsqueeze permute transpose swapaxes swapdims t expand expand_as broadcast_to
+sum_to_size repeat contiguous clone flip narrow select split chunk unbind tensor_split gather
+index_select take_along_dim nonzero masked_select tril triu to type_as new_tensor new_zeros
+new_ones new_full new_empty view_as reshape_as
+""".split()
+
+for _name in _METHODS:
+    setattr(Tensor, _name, getattr(F, _name))
+
+Tensor.subtract, Tensor.multiply, Tensor.divide, Tensor.true_divide = F.sub, F.mul, F.div, F.div
+Tensor.negative, Tensor.absolute, Tensor.clip = F.neg, F.abs, F.clamp
+Tensor.greater, Tensor.less, Tensor.not_equal = F.gt, F.lt, F.ne
+Tensor.where = lambda self, condition, other: F.where(condition, self, other)
+Tensor.T = property(F._T)
+Tensor.mT = property(F._mT)
+Tensor.H = Tensor.T
+Tensor.clamp_min = lambda self, min: F.clamp(self, min=min)
+Tensor.clamp_max = lambda self, max: F.clamp(self, max=max)
+Tensor.float = F._dtype_method(_dtype.float32)
+Tensor.double = F._dtype_method(_dtype.float64)
+Tensor.half = F._dtype_method(_dtype.float16)
+Tensor.long = F._dtype_method(_dtype.int64)
+Tensor.int = F._dtype_method(_dtype.int32)
+Tensor.short = F._dtype_method(_dtype.int16)
+Tensor.byte = F._dtype_method(_dtype.uint8)
+Tensor.char = F._dtype_method(_dtype.int8)
+Tensor.bool = F._dtype_method(_dtype.bool_)
+Tensor.cpu = lambda self, *a, **k: self
+Tensor.cuda = lambda self, *a, **k: F.to(self, "cuda")
+Tensor.pin_memory = lambda self: self
+Tensor.share_memory_ = lambda self: self
+
+
+def _type(self, dtype=None, non_blocking=False):
+    if dtype is None:
+        names = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+                 "bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
+                 "float16": "Half"}
+        return f"torch.{names[self.dtype.name]}Tensor"
+    return F.to(self, dtype)
+
+
+Tensor.type = _type
+
+# Operators ------------------------------------------------------------------------------
+Tensor.__add__ = F.add
+Tensor.__radd__ = lambda self, other: F.add(other, self)
+Tensor.__sub__ = F.sub
+Tensor.__rsub__ = lambda self, other: F.sub(other, self)
+Tensor.__mul__ = F.mul
+Tensor.__rmul__ = lambda self, other: F.mul(other, self)
+Tensor.__truediv__ = F.div
+Tensor.__rtruediv__ = lambda self, other: F.div(other, self)
+Tensor.__floordiv__ = F.floor_divide
+Tensor.__rfloordiv__ = lambda self, other: F.floor_divide(other, self)
+Tensor.__mod__ = F.remainder
+Tensor.__rmod__ = lambda self, other: F.remainder(other, self)
+Tensor.__pow__ = F.pow
+Tensor.__rpow__ = lambda self, other: F.pow(other, self)
+Tensor.__matmul__ = F.matmul
+Tensor.__rmatmul__ = lambda self, other: F.matmul(other, self)
+Tensor.__neg__ = F.neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = F.abs
+Tensor.__invert__ = lambda self: (F.logical_not(self) if self.dtype is _dtype.bool_
+                                  else F.bitwise_not(self))
+Tensor.__and__ = F.bitwise_and
+Tensor.__rand__ = lambda self, other: F.bitwise_and(other, self)
+Tensor.__or__ = F.bitwise_or
+Tensor.__ror__ = lambda self, other: F.bitwise_or(other, self)
+Tensor.__xor__ = F.bitwise_xor
+Tensor.__rxor__ = lambda self, other: F.bitwise_xor(other, self)
+Tensor.__eq__ = F.eq
+Tensor.__ne__ = F.ne
+Tensor.__lt__ = F.lt
+Tensor.__le__ = F.le
+Tensor.__gt__ = F.gt
+Tensor.__ge__ = F.ge
+Tensor.__getitem__ = F.getitem
+Tensor.__setitem__ = F.setitem
+
+
+# In-place forms ---------------------------------------------------------------------------
+def _inplace(fn):
+    def method(self, *args, **kwargs):
+        return self._apply_inplace(lambda s, *others: fn(s, *others, **kwargs), *args)
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+for _name in """add sub mul div pow neg abs exp log log1p sqrt rsqrt reciprocal sin cos tanh
+sigmoid relu sign floor ceil trunc round clamp clamp_min clamp_max masked_fill remainder
+floor_divide fmod square logical_not maximum minimum""".split():
+    setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name)))
+
+Tensor.subtract_, Tensor.multiply_, Tensor.divide_, Tensor.clip_ = (
+    Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.clamp_)
+Tensor.__iadd__ = Tensor.add_
+Tensor.__isub__ = Tensor.sub_
+Tensor.__imul__ = Tensor.mul_
+Tensor.__itruediv__ = Tensor.div_
+Tensor.__ipow__ = Tensor.pow_
+Tensor.__ifloordiv__ = Tensor.floor_divide_
+Tensor.__imod__ = Tensor.remainder_
+
+
+def _fill_(self, value):
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value.ndim} dimensions.")
+    track = self._check_inplace_allowed((value,))
+    if not track:
+        self._array[...] = value._array if isinstance(value, Tensor) else value
+        self._bump_version()
+        return self
+    v = value if isinstance(value, Tensor) else F._as_tensor(value, self.dtype)
+    return self._inplace_from(self * 0 + v.to(self.dtype), True)
+
+
+def _zero_(self):
+    return _fill_(self, 0)
+
+
+def _copy_(self, src, non_blocking=False):
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    try:
+        np.broadcast_shapes(src._array.shape, self._array.shape)
+        if np.broadcast_shapes(src._array.shape, self._array.shape) != self._array.shape:
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a ({list(self.shape)}) must match the size of "
+                           f"tensor b ({list(src.shape)})") from None
+    track = self._check_inplace_allowed((src,))
+    if not track:
+        np.copyto(self._array, src._array, casting="unsafe")
+        self._bump_version()
+        return self
+    out = F.clone(F.expand(src.to(self.dtype), self.shape))
+    if self.requires_grad:
+        out = out + self * 0
+    return self._inplace_from(out, True)
+
+
+Tensor.fill_ = _fill_
+Tensor.zero_ = _zero_
+Tensor.copy_ = _copy_
+
+
+def _set_(self, source):
+    self._array = source._array
+    self._version_box = source._version_box
+    return self
+
+
+Tensor.set_ = _set_

@@ -1,0 +1,1023 @@
+"""The ``nanotorch.*`` tensor functions (also bound as Tensor methods): argument handling,
+dtype promotion and broadcasting checks in front of the ops in ``ops/``."""
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from . import _dtype
+from ._dtype import result_type
+from .autograd.grad_mode import is_grad_enabled, no_grad
+from .ops import elementwise as E
+from .ops import indexing as I
+from .ops import linalg as L
+from .ops import reduction as R
+from .ops import shape as S
+from .ops import softmax as SM
+from .tensor import Size, Tensor
+
+_Number = (int, float, bool, np.number, np.bool_)
+
+
+def _as_tensor(x, dtype: _dtype.dtype) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    return Tensor._wrap(np.asarray(x, dtype=dtype.np))
+
+
+def _check_broadcast(a, b):
+    sa, sb = a._array.shape, b._array.shape
+    if sa == sb:
+        return
+    for i in range(1, builtins.min(len(sa), len(sb)) + 1):
+        x, y = sa[-i], sb[-i]
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
+                               f"({y}) at non-singleton dimension {builtins.max(len(sa), len(sb)) - i}")
+
+
+def _binary(op, a, b, out_dtype=None, **params):
+    rdt = result_type(a, b)
+    ta, tb = _as_tensor(a, rdt), _as_tensor(b, rdt)
+    _check_broadcast(ta, tb)
+    return op.apply(ta, tb, dtype=(out_dtype or rdt).np, **params)
+
+
+def _float_dtype(*xs):
+    rdt = result_type(*xs)
+    return rdt if rdt.is_floating_point else _dtype.get_default_dtype()
+
+
+# Arithmetic --------------------------------------------------------------------------
+def add(input, other, *, alpha=1):
+    """``input + alpha * other`` with broadcasting and type promotion."""
+    return _binary(E.Add, input, other, alpha=alpha)
+
+
+def sub(input, other, *, alpha=1):
+    if _dtype_of(input) is _dtype.bool_ and _dtype_of(other) is _dtype.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    return _binary(E.Sub, input, other, alpha=alpha)
+
+
+def mul(input, other):
+    return _binary(E.Mul, input, other)
+
+
+def div(input, other, *, rounding_mode=None):
+    if rounding_mode is None:
+        return _binary(E.Div, input, other, out_dtype=_float_dtype(input, other))
+    if rounding_mode == "trunc":
+        q = _binary(E.Div, input, other, out_dtype=_float_dtype(input, other)).detach()
+        return Tensor._wrap(np.trunc(q._array).astype(result_type(input, other).np))
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                     f"found '{rounding_mode}'")
+
+
+def _dtype_of(x):
+    return x.dtype if isinstance(x, Tensor) else result_type(x)
+
+
+def _nograd_binary(fn, a, b, dtype=None):
+    rdt = result_type(a, b)
+    ta, tb = _as_tensor(a, rdt), _as_tensor(b, rdt)
+    _check_broadcast(ta, tb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = fn(ta._array.astype(rdt.np, copy=False), tb._array.astype(rdt.np, copy=False))
+    return Tensor._wrap(np.asarray(out).astype(dtype.np if dtype else rdt.np, copy=False))
+
+
+def floor_divide(input, other):
+    return _nograd_binary(np.floor_divide, input, other)
+
+
+def remainder(input, other):
+    return _nograd_binary(np.remainder, input, other)
+
+
+def fmod(input, other):
+    return _nograd_binary(np.fmod, input, other)
+
+
+def pow(input, exponent):
+    if isinstance(exponent, _Number) and isinstance(input, Tensor):
+        rdt = result_type(input, exponent)
+        if not rdt.is_floating_point and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if rdt is not input.dtype:
+            input = input.to(rdt)
+        return E.PowScalar.apply(input, exponent=exponent, dtype=rdt.np)
+    return _binary(E.Pow, input, exponent)
+
+
+def neg(input):
+    if input.dtype is _dtype.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+    return E.Neg.apply(input)
+
+
+def _float_unary(op):
+    def fn(input):
+        if not input.is_floating_point():
+            input = input.to(_dtype.get_default_dtype())
+        return op.apply(input)
+    fn.__name__ = op.__name__.replace("Backward0", "").lower()
+    return fn
+
+
+exp = _float_unary(E.Exp)
+log = _float_unary(E.Log)
+log1p = _float_unary(E.Log1p)
+sqrt = _float_unary(E.Sqrt)
+rsqrt = _float_unary(E.Rsqrt)
+reciprocal = _float_unary(E.Reciprocal)
+sin = _float_unary(E.Sin)
+cos = _float_unary(E.Cos)
+tanh = _float_unary(E.Tanh)
+sigmoid = _float_unary(E.Sigmoid)
+
+
+def log2(input):
+    return log(input) / float(np.log(2.0))
+
+
+def log10(input):
+    return log(input) / float(np.log(10.0))
+
+
+def expm1(input):
+    return exp(input) - 1.0
+
+
+def square(input):
+    return input * input
+
+
+def abs(input):
+    if input.dtype is _dtype.bool_:
+        raise RuntimeError("abs is not implemented for bool tensors")
+    return E.Abs.apply(input)
+
+
+def relu(input):
+    if input.dtype is _dtype.bool_:
+        raise RuntimeError("relu is not implemented for bool tensors")
+    return E.Relu.apply(input)
+
+
+def sign(input):
+    return Tensor._wrap(np.sign(input._array))
+
+
+def _nograd_unary(npfn):
+    def fn(input):
+        return Tensor._wrap(npfn(input._array))
+    fn.__name__ = npfn.__name__
+    return fn
+
+
+floor = _nograd_unary(np.floor)
+ceil = _nograd_unary(np.ceil)
+trunc = _nograd_unary(np.trunc)
+isnan = _nograd_unary(np.isnan)
+isinf = _nograd_unary(np.isinf)
+isfinite = _nograd_unary(np.isfinite)
+
+
+def round(input, decimals=0):
+    return Tensor._wrap(np.round(input._array, decimals))
+
+
+def clamp(input, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        rdt = result_type(input, min, max)
+        lo = None if min is None else _as_tensor(min, rdt)
+        hi = None if max is None else _as_tensor(max, rdt)
+        return E.ClampTensor.apply(input, lo, hi, dtype=rdt.np)
+    rdt = result_type(input, min, max)
+    if rdt is not input.dtype:
+        input = input.to(rdt)
+    return E.Clamp.apply(input, min=min, max=max)
+
+
+def maximum(input, other):
+    return _binary(E.Maximum, input, other)
+
+
+def minimum(input, other):
+    return _binary(E.Minimum, input, other)
+
+
+def where(condition, input=None, other=None):
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    if condition.dtype is not _dtype.bool_:
+        condition = condition.to(_dtype.bool_)
+    rdt = result_type(input, other)
+    ta, tb = _as_tensor(input, rdt), _as_tensor(other, rdt)
+    return E.Where.apply(condition, ta, tb, dtype=rdt.np)
+
+
+def masked_fill(input, mask, value):
+    if mask.dtype is not _dtype.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{mask.dtype}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
+                               f"got tensor with {value.ndim} dimension(s).")
+        return E.MaskedFill.apply(input, mask, value.to(input.dtype))
+    return E.MaskedFill.apply(input, mask, None, value=value)
+
+
+def _compare(npfn):
+    def fn(input, other):
+        return _nograd_binary(npfn, input, other, dtype=_dtype.bool_)
+    fn.__name__ = npfn.__name__
+    return fn
+
+
+eq = _compare(np.equal)
+ne = _compare(np.not_equal)
+lt = _compare(np.less)
+le = _compare(np.less_equal)
+gt = _compare(np.greater)
+ge = _compare(np.greater_equal)
+logical_and = _compare(np.logical_and)
+logical_or = _compare(np.logical_or)
+logical_xor = _compare(np.logical_xor)
+greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
+
+
+def logical_not(input):
+    return Tensor._wrap(np.logical_not(input._array))
+
+
+def _bitwise(npfn, name):
+    def fn(input, other):
+        for x in (input, other):
+            if _dtype_of(x).is_floating_point:
+                raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float'")
+        return _nograd_binary(npfn, input, other)
+    fn.__name__ = name
+    return fn
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def bitwise_not(input):
+    if input.is_floating_point():
+        raise RuntimeError("bitwise_not is only supported for integer and boolean tensors")
+    return Tensor._wrap(np.invert(input._array))
+
+
+def equal(input, other) -> bool:
+    return input.shape == other.shape and bool(np.array_equal(input._array, other._array))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return bool(np.allclose(input._array, other._array, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return Tensor._wrap(np.isclose(input._array, _as_tensor(other, input.dtype)._array,
+                                   rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+# Reductions --------------------------------------------------------------------------
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    axes = R.normalize_dims(dim, input.ndim)
+    if dtype is not None:
+        input = input.to(_dtype.to_dtype(dtype))
+    elif not input.is_floating_point():
+        input = input.to(_dtype.int64)
+    return R.Sum.apply(input, axes=axes, keepdim=keepdim)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:
+        input = input.to(_dtype.to_dtype(dtype))
+    if not input.is_floating_point():
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {input.dtype.name.capitalize()}")
+    return R.Mean.apply(input, axes=R.normalize_dims(dim, input.ndim), keepdim=keepdim)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return int(correction)
+    return 1 if unbiased in (None, True) else 0
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):  # var(x, False) is the old unbiased= positional form
+        dim, unbiased = None, dim
+    return R.Var.apply(input, axes=R.normalize_dims(dim, input.ndim),
+                       correction=_correction(unbiased, correction), keepdim=keepdim)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return R.Std.apply(input, axes=R.normalize_dims(dim, input.ndim),
+                       correction=_correction(unbiased, correction), keepdim=keepdim)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return (var(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return (std(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim))
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    if input.requires_grad and is_grad_enabled():
+        # d prod / d x_i = prod / x_i (no zeros) -- expressed with differentiable ops
+        axes = R.normalize_dims(dim, input.ndim)
+        out = input.abs().log().sum(dim=axes, keepdim=True).exp()
+        sgn = Tensor._wrap(np.prod(np.sign(input._array), axis=axes, keepdims=True))
+        if (input._array == 0).any():
+            raise NotImplementedError("gradient of prod() for inputs containing zeros is not "
+                                      "implemented")
+        out = out * sgn
+        return out if keepdim else out.squeeze(axes) if axes else out
+    axis = None if dim is None else dim
+    return Tensor._wrap(np.asarray(np.prod(input._array, axis=axis, keepdims=keepdim)))
+
+
+def amax(input, dim=(), keepdim=False):
+    return R.Amax.apply(input, axes=R.normalize_dims(dim if dim != () else None, input.ndim),
+                        keepdim=keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    return R.Amin.apply(input, axes=R.normalize_dims(dim if dim != () else None, input.ndim),
+                        keepdim=keepdim)
+
+
+_MinMax = namedtuple("_MinMax", ["values", "indices"])
+
+
+class return_types:
+    max = type("max", (_MinMax,), {"__slots__": ()})
+    min = type("min", (_MinMax,), {"__slots__": ()})
+    sort = type("sort", (_MinMax,), {"__slots__": ()})
+    topk = type("topk", (_MinMax,), {"__slots__": ()})
+
+
+def _extreme(input, dim, keepdim, other, npfn, argfn, all_op, dim_op, result_type_):
+    if isinstance(dim, Tensor):
+        other = dim
+    if other is not None:
+        return (maximum if npfn is np.max else minimum)(input, other)
+    if dim is None:
+        return all_op.apply(input, axes=tuple(range(input.ndim)), keepdim=False)
+    d = R.normalize_dims(dim, input.ndim)
+    axis = d[0] if d else 0
+    arr = input._array if input.ndim else input._array.reshape(1)
+    if arr.shape[axis] == 0:
+        raise IndexError(f"{npfn.__name__}(): Expected reduction dim {dim} to have non-zero size.")
+    idx = np.expand_dims(argfn(arr, axis=axis), axis)
+    src = input if input.ndim else input.reshape(1)
+    values = dim_op.apply(src, index=idx, dim=axis)
+    if not keepdim:
+        values = values.squeeze(axis) if input.ndim else values.reshape(())
+        idx = np.squeeze(idx, axis) if input.ndim else idx.reshape(())
+    return result_type_(values, Tensor._wrap(idx.astype(np.int64)))
+
+
+def max(input, dim=None, keepdim=False, *, other=None):
+    return _extreme(input, dim, keepdim, other, np.max, np.argmax, R.MaxAll, R.MaxDim,
+                    return_types.max)
+
+
+def min(input, dim=None, keepdim=False, *, other=None):
+    return _extreme(input, dim, keepdim, other, np.min, np.argmin, R.MinAll, R.MinDim,
+                    return_types.min)
+
+
+def argmax(input, dim=None, keepdim=False):
+    if dim is None:
+        out = np.argmax(input._array)
+        return Tensor._wrap(np.asarray(out, dtype=np.int64).reshape((1,) * input.ndim if keepdim else ()))
+    axis = R.normalize_dims(dim, input.ndim)
+    axis = axis[0] if axis else 0
+    arr = input._array if input.ndim else input._array.reshape(1)
+    return Tensor._wrap(np.argmax(arr, axis=axis, keepdims=keepdim and input.ndim > 0).astype(np.int64))
+
+
+def argmin(input, dim=None, keepdim=False):
+    return argmax(-input if input.dtype is not _dtype.bool_ else ~input, dim, keepdim)
+
+
+def logsumexp(input, dim, keepdim=False):
+    if not input.is_floating_point():
+        input = input.to(_dtype.get_default_dtype())
+    return R.LogSumExp.apply(input, axes=R.normalize_dims(dim, input.ndim), keepdim=keepdim)
+
+
+def all(input, dim=None, keepdim=False):
+    axis = None if dim is None else R.normalize_dims(dim, input.ndim)
+    return Tensor._wrap(np.asarray(np.all(input._array, axis=axis, keepdims=keepdim)))
+
+
+def any(input, dim=None, keepdim=False):
+    axis = None if dim is None else R.normalize_dims(dim, input.ndim)
+    return Tensor._wrap(np.asarray(np.any(input._array, axis=axis, keepdims=keepdim)))
+
+
+def count_nonzero(input, dim=None):
+    return Tensor._wrap(np.asarray(np.count_nonzero(input._array, axis=dim), dtype=np.int64))
+
+
+def cumsum(input, dim, *, dtype=None):
+    if input.requires_grad and is_grad_enabled():
+        raise NotImplementedError("cumsum does not support autograd yet")
+    return Tensor._wrap(np.cumsum(input._array, axis=dim, dtype=dtype.np if dtype else None))
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    arr = input._array
+    idx = np.argsort(-arr if descending else arr, axis=dim, kind="stable")
+    return return_types.sort(gather(input, dim, Tensor._wrap(idx)), Tensor._wrap(idx.astype(np.int64)))
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending, stable).indices
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    s = sort(input, dim, descending=largest)
+    return return_types.topk(s.values.narrow(dim, 0, k), s.indices.narrow(dim, 0, k))
+
+
+def softmax(input, dim=None, dtype=None):
+    if dtype is not None:
+        input = input.to(_dtype.to_dtype(dtype))
+    elif not input.is_floating_point():
+        input = input.to(_dtype.get_default_dtype())
+    return SM.Softmax.apply(input, axis=_one_dim(dim, input.ndim))
+
+
+def log_softmax(input, dim=None, dtype=None):
+    if dtype is not None:
+        input = input.to(_dtype.to_dtype(dtype))
+    elif not input.is_floating_point():
+        input = input.to(_dtype.get_default_dtype())
+    return SM.LogSoftmax.apply(input, axis=_one_dim(dim, input.ndim))
+
+
+def _one_dim(dim, ndim):
+    if dim is None:
+        raise TypeError("softmax() missing the required argument 'dim'")
+    d = R.normalize_dims(dim, ndim)
+    return d[0] if d else 0
+
+
+# Matrix products -----------------------------------------------------------------------
+def matmul(input, other):
+    """``input @ other`` with NumPy/PyTorch matmul semantics (1-D, 2-D, batched)."""
+    if input.ndim == 0 or other.ndim == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                           f"{input.ndim}D and {other.ndim}D")
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{input.dtype} != {other.dtype}")
+    a = input.unsqueeze(0) if input.ndim == 1 else input
+    b = other.unsqueeze(-1) if other.ndim == 1 else other
+    if a.shape[-1] != b.shape[-2]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ("
+                           f"{'x'.join(map(str, a.shape[-2:]))} and "
+                           f"{'x'.join(map(str, b.shape[-2:]))})")
+    op = L.MatMul if (a.ndim == 2 and b.ndim == 2) else (
+        L.Bmm if a.ndim == b.ndim == 3 and a.shape[0] == b.shape[0] else L.BroadcastMatMul)
+    out = op.apply(a, b)
+    if other.ndim == 1:
+        out = out.squeeze(-1)
+    if input.ndim == 1:
+        out = out.squeeze(-2 if other.ndim > 1 else -1)
+    return out
+
+
+def mm(input, mat2):
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2D tensors, got {input.ndim}D and {mat2.ndim}D")
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"bmm: expected 3D tensors, got {input.ndim}D and {mat2.ndim}D")
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(f"bmm: batch sizes differ: {input.shape[0]} and {mat2.shape[0]}")
+    return matmul(input, mat2)
+
+
+def dot(input, other):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.shape[0] != other.shape[0]:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+                           f"[{other.shape[0]}] to have the same number of elements, but got "
+                           f"{input.shape[0]} and {other.shape[0]} elements respectively")
+    return matmul(input, other)
+
+
+def mv(input, vec):
+    return matmul(input, vec)
+
+
+def outer(input, vec2):
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    prod_ = mm(mat1, mat2)
+    if alpha != 1:
+        prod_ = prod_ * alpha
+    return (input * beta if beta != 1 else input) + prod_
+
+
+def einsum(equation, *operands):
+    raise NotImplementedError("einsum is not implemented in nanotorch yet")
+
+
+# Shapes --------------------------------------------------------------------------------
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _infer_shape(shape, numel):
+    shape = list(shape)
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            known *= s
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape[shape.index(-1)] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+def _as_view(out, base):
+    out._base = base._base if base._base is not None else base
+    out._version_box = base._version_box
+    return out
+
+
+def view(input, *shape):
+    if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
+        raise NotImplementedError("view(dtype) is not supported")
+    shape = _infer_shape(_shape_arg(shape), input.numel())
+    return _as_view(S.View.apply(input, shape=shape), input)
+
+
+def reshape(input, *shape):
+    shape = _infer_shape(_shape_arg(shape), input.numel())
+    if shape == input._array.shape:
+        return _as_view(S.View.apply(input, shape=shape), input)
+    try:
+        return view(input, shape)
+    except RuntimeError:
+        return S.Reshape.apply(input, shape=shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    if input.ndim == 0:
+        return reshape(input, 1)
+    s, e = input._dim(start_dim), input._dim(end_dim)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = input.shape
+    n = 1
+    for d in shape[s:e + 1]:
+        n *= d
+    return reshape(input, tuple(shape[:s]) + (n,) + tuple(shape[e + 1:]))
+
+
+def unflatten(input, dim, sizes):
+    d = input._dim(dim)
+    shape = input.shape
+    return reshape(input, tuple(shape[:d]) + tuple(sizes) + tuple(shape[d + 1:]))
+
+
+def squeeze(input, dim=None):
+    shape = input._array.shape
+    if dim is None:
+        new = tuple(s for s in shape if s != 1)
+    else:
+        dims = R.normalize_dims(dim, input.ndim)
+        new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+    return _as_view(S.Squeeze.apply(input, shape=new), input)
+
+
+def unsqueeze(input, dim):
+    nd = input.ndim + 1
+    if not -nd <= dim < nd:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], "
+                         f"but got {dim})")
+    dim %= nd
+    shape = input._array.shape
+    return _as_view(S.Unsqueeze.apply(input, shape=shape[:dim] + (1,) + shape[dim:]), input)
+
+
+def permute(input, *dims):
+    dims = _shape_arg(dims)
+    if len(dims) != input.ndim:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
+                           f"not match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {input.ndim} is not equal to len(dims) = {len(dims)}")
+    dims = tuple(input._dim(d) for d in dims)
+    if sorted(dims) != list(range(input.ndim)):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return _as_view(S.Permute.apply(input, dims=dims), input)
+
+
+def transpose(input, dim0, dim1):
+    if input.ndim == 0:
+        return input
+    d0, d1 = input._dim(dim0), input._dim(dim1)
+    dims = list(range(input.ndim))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return _as_view(S.Transpose.apply(input, dims=tuple(dims)), input)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    if input.ndim < 2:
+        return input
+    return _as_view(S.T.apply(input, dims=(1, 0)), input)
+
+
+def _T(input):
+    return permute(input, tuple(range(input.ndim))[::-1]) if input.ndim >= 2 else input
+
+
+def _mT(input):
+    if input.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                           f"Got {input.ndim}-D tensor.")
+    return transpose(input, -2, -1)
+
+
+def expand(input, *sizes):
+    sizes = _shape_arg(sizes)
+    shape = input._array.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(shape)}}}, size={list(sizes)}): the "
+                           f"number of sizes provided ({len(sizes)}) must be greater or equal to "
+                           f"the number of dimensions in the tensor ({len(shape)})")
+    lead = len(sizes) - len(shape)
+    target = []
+    for i, s in enumerate(sizes):
+        cur = shape[i - lead] if i >= lead else None
+        if s == -1:
+            if cur is None:
+                raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
+            s = cur
+        elif cur is not None and cur != s and cur != 1:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size "
+                               f"({cur}) at non-singleton dimension {i}.  Target sizes: "
+                               f"{list(sizes)}.  Tensor sizes: {list(shape)}")
+        target.append(s)
+    target = tuple(target)
+    if target == shape:
+        return input
+    return _as_view(S.Expand.apply(input, shape=target), input)
+
+
+def expand_as(input, other):
+    return expand(input, other.shape)
+
+
+def broadcast_to(input, size):
+    return expand(input, size)
+
+
+def sum_to_size(input, *size):
+    size = _shape_arg(size)
+    if tuple(size) == input._array.shape:
+        return input
+    return R.SumToSize.apply(input, shape=tuple(size))
+
+
+def repeat(input, *repeats):
+    repeats = _shape_arg(repeats)
+    if len(repeats) < input.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    return S.Repeat.apply(input, repeats=repeats)
+
+
+def contiguous(input, memory_format=None):
+    if input._array.flags.c_contiguous:
+        return input
+    return E.Clone.apply(input)
+
+
+def clone(input, memory_format=None):
+    return E.Clone.apply(input)
+
+
+def flip(input, dims):
+    if isinstance(dims, int):
+        dims = (dims,)
+    return S.Flip.apply(input, dims=R.normalize_dims(dims, input.ndim))
+
+
+def _cat_check(tensors, name):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}(): expected a sequence of Tensors, got {type(t).__name__}")
+    return tensors
+
+
+def cat(tensors, dim=0):
+    tensors = _cat_check(tensors, "cat")
+    ref = next((t for t in tensors if t.ndim > 0 or t.numel() > 0), tensors[0])
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    # 1-D empty tensors are skipped, as in PyTorch
+    tensors = [t for t in tensors if not (t.ndim == 1 and t.numel() == 0)] or tensors[:1]
+    d = ref._dim(dim)
+    for i, t in enumerate(tensors):
+        if t.ndim != ref.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and "
+                               f"{t.ndim}")
+        for k in range(ref.ndim):
+            if k != d and t.shape[k] != ref.shape[k]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                                   f"Expected size {ref.shape[k]} but got size {t.shape[k]} for "
+                                   f"tensor number {i} in the list.")
+    rdt = result_type(*[t for t in tensors])
+    return S.Cat.apply(*tensors, dim=d, dtype=rdt.np)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    tensors = _cat_check(tensors, "stack")
+    shape = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.shape != shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(shape)} at entry 0 and {list(t.shape)} at entry {i}")
+    nd = len(shape) + 1
+    if not -nd <= dim < nd:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], "
+                         f"but got {dim})")
+    rdt = result_type(*tensors)
+    return S.Stack.apply(*tensors, dim=dim % nd, dtype=rdt.np)
+
+
+def hstack(tensors):
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t.unsqueeze(0) if t.ndim == 1 else t for t in tensors], 0)
+
+
+def narrow(input, dim, start, length):
+    d = input._dim(dim)
+    key = (slice(None),) * d + (slice(start, start + length),)
+    return _index(input, key, I.Slice)
+
+
+def select(input, dim, index):
+    d = input._dim(dim)
+    size = input.shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {d}")
+    key = (slice(None),) * d + (index,)
+    return _index(input, key, I.Select)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    d = tensor._dim(dim)
+    size = tensor.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and size:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size}")
+        sizes = [builtins.min(step, size - s) for s in range(0, size, step)] if size else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != size:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {d}), but got split_sizes="
+                               f"{sizes}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(tensor, d, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(input, chunks, dim=0):
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    size = input.shape[input._dim(dim)]
+    step = -(-size // chunks) if size else 1
+    return split(input, step, dim)
+
+
+def unbind(input, dim=0):
+    d = input._dim(dim)
+    return tuple(select(input, d, i) for i in range(input.shape[d]))
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    d = input._dim(dim)
+    size = input.shape[d]
+    if isinstance(indices_or_sections, int):
+        n = indices_or_sections
+        sizes = [size // n + (1 if i < size % n else 0) for i in range(n)]
+        return split(input, sizes, d)
+    bounds = [0] + list(indices_or_sections) + [size]
+    return tuple(narrow(input, d, bounds[i], builtins.max(bounds[i + 1] - bounds[i], 0))
+                 for i in range(len(bounds) - 1))
+
+
+def gather(input, dim, index):
+    if index.dtype is not _dtype.int64:
+        raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
+    d = input._dim(dim)
+    return R.Gather.apply(input, index=index._array, dim=d)
+
+
+def index_select(input, dim, index):
+    d = input._dim(dim)
+    key = (slice(None),) * d + (index._array.reshape(-1),)
+    return _index(input, key, I.Index, basic=False)
+
+
+def take_along_dim(input, indices, dim):
+    return gather(input, dim, indices)
+
+
+def nonzero(input, *, as_tuple=False):
+    idx = np.nonzero(input._array)
+    if as_tuple:
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in idx)
+    return Tensor._wrap(np.stack(idx, axis=1).astype(np.int64) if idx else
+                        np.zeros((0, 0), np.int64))
+
+
+def masked_select(input, mask):
+    return input[mask.expand_as(input) if mask.shape != input.shape else mask]
+
+
+def tril(input, diagonal=0):
+    mask = np.tril(np.ones(input.shape[-2:], dtype=bool), diagonal)
+    return where(Tensor._wrap(mask), input, 0)
+
+
+def triu(input, diagonal=0):
+    mask = np.triu(np.ones(input.shape[-2:], dtype=bool), diagonal)
+    return where(Tensor._wrap(mask), input, 0)
+
+
+# Indexing -------------------------------------------------------------------------------
+def _index(input, key, op=None, basic=None):
+    if basic is None:
+        key, basic = I.normalize_key(key, input._array.shape)
+    if op is None:
+        op = I.Index
+        if basic:
+            op = I.Select if builtins.any(isinstance(k, (int, np.integer)) for k in key) else I.Slice
+    out = op.apply(input, key=key, basic=basic)
+    return _as_view(out, input) if basic else out
+
+
+def getitem(input, key):
+    return _index(input, key)
+
+
+def setitem(input, key, value):
+    key, basic = I.normalize_key(key, input._array.shape)
+    if isinstance(value, Tensor):
+        value_t = value
+    else:
+        value_t = Tensor._wrap(np.asarray(value, dtype=input._array.dtype))
+    track = input._check_inplace_allowed((value_t,))
+    if not track:
+        input._array[key] = value_t._array
+        input._bump_version()
+        return
+    if value_t.dtype is not input.dtype:
+        value_t = value_t.to(input.dtype)
+    out = I.IndexPut.apply(input, value_t, key=key, basic=basic)
+    input._inplace_from(out, True)
+
+
+# Conversion -----------------------------------------------------------------------------
+def to(input, *args, **kwargs):
+    """``to(dtype)``, ``to(device)``, ``to(other)``, ``to(device, dtype)``; a no-op when
+    nothing changes. ``copy=True`` forces a copy."""
+    dtype = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    dev = kwargs.pop("device", None)
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, _dtype.dtype) or a in (float, int, bool) or isinstance(a, np.dtype):
+            dtype = a
+        elif a is not None:
+            dev = a
+    if dev is not None:
+        from .tensor import device
+        device(dev)
+    if dtype is None:
+        return clone(input) if copy else input
+    target = _dtype.to_dtype(dtype)
+    if target is input.dtype and not copy:
+        return input
+    if input.requires_grad and is_grad_enabled() and target.is_floating_point:
+        return E.ToCopy.apply(input, dtype=target.np)
+    return Tensor._wrap(input._array.astype(target.np))
+
+
+def type_as(input, other):
+    return to(input, other.dtype)
+
+
+def _dtype_method(d):
+    def fn(input, memory_format=None):
+        return to(input, d)
+    return fn
+
+
+def new_tensor(input, data, dtype=None, requires_grad=False):
+    from .creation import tensor
+    return tensor(data, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def new_zeros(input, *size, dtype=None, requires_grad=False):
+    from .creation import zeros
+    return zeros(*size, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def new_ones(input, *size, dtype=None, requires_grad=False):
+    from .creation import ones
+    return ones(*size, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def new_full(input, size, fill_value, dtype=None, requires_grad=False):
+    from .creation import full
+    return full(size, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def new_empty(input, *size, dtype=None, requires_grad=False):
+    from .creation import empty
+    return empty(*size, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def view_as(input, other):
+    return view(input, other.shape)
+
+
+def reshape_as(input, other):
+    return reshape(input, other.shape)
+
+
+_PRIVATE = {"np", "builtins", "namedtuple", "annotations", "E", "I", "L", "R", "S", "SM", "Size",
+            "Tensor", "result_type", "is_grad_enabled", "no_grad", "return_types"}
+__all__ = [n for n in dir() if not n.startswith("_") and n not in _PRIVATE]

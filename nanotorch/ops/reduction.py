@@ -1,0 +1,209 @@
+"""Reductions over dims: sum, mean, var/std, amax/amin, max/min with indices, logsumexp."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Op
+
+
+def normalize_dims(dim, ndim: int) -> tuple:
+    """``dim`` (None, int or sequence; negative allowed) as a sorted tuple of axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        dim = (dim,)
+    rank = max(ndim, 1)
+    axes = []
+    for d in dim:
+        d = int(d)
+        if not -rank <= d < rank:
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-rank}, {rank - 1}], but got {d})")
+        d = d % rank
+        if ndim == 0:
+            continue
+        if d in axes:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        axes.append(d)
+    return tuple(sorted(axes))
+
+
+def _keep_shape(shape, axes):
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _expand_back(g, in_shape, axes, keepdim):
+    """Broadcast a reduced gradient back to the input's shape."""
+    if not keepdim:
+        g = g.reshape(_keep_shape(in_shape, axes))
+    return g.expand(in_shape)
+
+
+class Sum(Op):
+    def forward(self, a, axes, keepdim, dtype=None):
+        self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        return np.sum(a, axis=axes, keepdims=keepdim, dtype=dtype)
+
+    def backward(self, g):
+        return _expand_back(g, self.in_shape, self.axes, self.keepdim)
+
+
+class Mean(Op):
+    def forward(self, a, axes, keepdim, dtype=None):
+        self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        self.count = int(np.prod([a.shape[i] for i in axes])) if axes else 1
+        return np.mean(a, axis=axes, keepdims=keepdim, dtype=dtype)
+
+    def backward(self, g):
+        return _expand_back(g / self.count, self.in_shape, self.axes, self.keepdim)
+
+
+class SumToSize(Op, backward_name="SumBackward1"):
+    """Sum a broadcast array down to ``shape`` (the reverse of expand)."""
+
+    def forward(self, a, shape):
+        self.in_shape = a.shape
+        lead = a.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, s in enumerate(shape) if s == 1 and a.shape[lead + i] != 1)
+        out = np.sum(a, axis=axes, keepdims=True) if axes else a
+        return out.reshape(shape)
+
+    def backward(self, g):
+        return g.expand(self.in_shape)
+
+
+class Var(Op):
+    def forward(self, a, axes, correction, keepdim):
+        self.save_inputs(0)
+        self.axes, self.correction, self.keepdim = axes, correction, keepdim
+        n = int(np.prod([a.shape[i] for i in axes])) if axes else 1
+        self.dof = n - correction
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.var(a, axis=axes, ddof=correction, keepdims=keepdim)
+
+    def backward(self, g):
+        (a,) = self.saved_tensors
+        mean = a.mean(dim=self.axes, keepdim=True)
+        if not self.keepdim:
+            g = g.reshape(_keep_shape(a.shape, self.axes))
+        return g * (a - mean) * (2.0 / self.dof)
+
+
+class Std(Op):
+    def forward(self, a, axes, correction, keepdim):
+        self.save_inputs(0)
+        self.axes, self.correction, self.keepdim = axes, correction, keepdim
+        n = int(np.prod([a.shape[i] for i in axes])) if axes else 1
+        self.dof = n - correction
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.std(a, axis=axes, ddof=correction, keepdims=keepdim)
+        self.save_output()
+        return out
+
+    def backward(self, g):
+        a, out = self.saved_tensors
+        mean = a.mean(dim=self.axes, keepdim=True)
+        if not self.keepdim:
+            g = g.reshape(_keep_shape(a.shape, self.axes))
+            out = out.reshape(_keep_shape(a.shape, self.axes))
+        return g * (a - mean) / (out * self.dof)
+
+
+class _EvenlySplitExtreme(Op):
+    """amax/amin/max()/min(): ties share the gradient evenly, as in PyTorch."""
+
+    reducer = None
+
+    def forward(self, a, axes, keepdim):
+        if a.size == 0 and (not axes or any(a.shape[i] == 0 for i in axes)):
+            raise RuntimeError(f"{type(self).op_name}(): Expected reduction dim to be specified "
+                               "for input.numel() == 0. Specify the reduction dim with the "
+                               "'dim' argument.")
+        self.axes, self.keepdim = axes, keepdim
+        self.save_inputs(0)
+        self.save_output()
+        return type(self).reducer(a, axis=axes, keepdims=keepdim)
+
+    def backward(self, g):
+        a, out = self.saved_tensors
+        if not self.keepdim:
+            shape = _keep_shape(a.shape, self.axes)
+            g, out = g.reshape(shape), out.reshape(shape)
+        mask = a == out
+        count = mask.sum(dim=self.axes, keepdim=True)
+        return g * mask / count
+
+
+class Amax(_EvenlySplitExtreme):
+    reducer = staticmethod(np.max)
+    op_name = "amax"
+
+
+class Amin(_EvenlySplitExtreme):
+    reducer = staticmethod(np.min)
+    op_name = "amin"
+
+
+class MaxAll(_EvenlySplitExtreme, backward_name="MaxBackward1"):
+    reducer = staticmethod(np.max)
+    op_name = "max"
+
+
+class MinAll(_EvenlySplitExtreme, backward_name="MinBackward1"):
+    reducer = staticmethod(np.min)
+    op_name = "min"
+
+
+class Gather(Op):
+    """``out[i][j] = a[i][index[i][j]]`` along ``dim`` (np.take_along_axis)."""
+
+    def forward(self, a, index, dim):
+        self.index, self.dim, self.in_shape = index, dim, a.shape
+        return np.take_along_axis(a, index, axis=dim)
+
+    def backward(self, g):
+        return ScatterAddZeros.apply(g, index=self.index, dim=self.dim, shape=self.in_shape)
+
+
+class ScatterAddZeros(Op, backward_name="ScatterAddBackward0"):
+    """zeros(shape).scatter_add_(dim, index, src): the backward of Gather."""
+
+    def forward(self, src, index, dim, shape):
+        self.index, self.dim = index, dim
+        out = np.zeros(shape, dtype=src.dtype)
+        idx = [np.arange(s).reshape([-1 if i == k else 1 for k in range(src.ndim)])
+               for i, s in enumerate(index.shape)]
+        idx[dim] = index
+        np.add.at(out, tuple(idx), src)
+        return out
+
+    def backward(self, g):
+        return Gather.apply(g, index=self.index, dim=self.dim)
+
+
+class MaxDim(Gather, backward_name="MaxBackward0"):
+    """Values of max(dim): gradient goes to the selected index only."""
+
+
+class MinDim(Gather, backward_name="MinBackward0"):
+    """Values of min(dim)."""
+
+
+class LogSumExp(Op):
+    def forward(self, a, axes, keepdim):
+        self.save_inputs(0)
+        self.axes, self.keepdim = axes, keepdim
+        m = np.max(a, axis=axes, keepdims=True) if a.size else np.zeros((1,) * a.ndim, a.dtype)
+        m = np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
+        with np.errstate(divide="ignore"):
+            out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+        self.save_output()
+        return out if keepdim else np.squeeze(out, axis=axes)
+
+    def backward(self, g):
+        a, out = self.saved_tensors
+        if not self.keepdim:
+            shape = _keep_shape(a.shape, self.axes)
+            g, out = g.reshape(shape), out.reshape(shape)
+        return g * (a - out).exp()
