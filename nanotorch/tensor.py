@@ -432,7 +432,8 @@ class Tensor:
         from ._tensor_repr import tensor_repr
         return tensor_repr(self)
 
-    __str__ = __repr__
+    def __str__(self):
+        return self.__repr__()
 
     def __format__(self, spec):
         if self._array.ndim == 0:

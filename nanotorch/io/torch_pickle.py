@@ -1,0 +1,539 @@
+"""Read PyTorch ``.pt``/``.pth`` files into NumPy without torch and without running pickled code.
+
+The unpickler resolves globals only from an explicit allow-list that maps them
+to the small safe functions below; any other global raises UnsafePickleError
+before it is imported. Both layouts written by ``torch.save`` are supported:
+
+* zip (torch >= 1.6): ``<dir>/data.pkl`` plus one ``<dir>/data/<key>`` record per storage;
+* legacy: pickled magic number, protocol version and sys info, the main pickle,
+  a pickled list of storage keys, then per storage an int64 element count and its bytes.
+
+Tensors come back as C-contiguous, writable NumPy arrays that own their data
+(views of a shared storage become independent copies); bfloat16 becomes float32.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+import zipfile
+from collections import OrderedDict
+from typing import IO, Any, Callable
+
+import numpy as np
+
+from .errors import UnsafePickleError, WeightFileError
+
+__all__ = ["load_torch_file", "torch_file_to_arrays"]
+
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_LEGACY_PROTOCOL = 1001
+_CHUNK = 1 << 24
+_MAX_DEPTH = 64
+
+# torch dtype name -> (little-endian raw dtype in the file, legacy storage class name)
+_DTYPE_TABLE = {
+    "float64": ("<f8", "DoubleStorage"),
+    "float32": ("<f4", "FloatStorage"),
+    "float16": ("<f2", "HalfStorage"),
+    "bfloat16": ("<u2", "BFloat16Storage"),  # converted to float32
+    "int64": ("<i8", "LongStorage"),
+    "int32": ("<i4", "IntStorage"),
+    "int16": ("<i2", "ShortStorage"),
+    "int8": ("i1", "CharStorage"),
+    "uint8": ("u1", "ByteStorage"),
+    "bool": ("?", "BoolStorage"),
+    "complex64": ("<c8", "ComplexFloatStorage"),
+    "complex128": ("<c16", "ComplexDoubleStorage"),
+    "uint16": ("<u2", None),
+    "uint32": ("<u4", None),
+    "uint64": ("<u8", None),
+}
+
+
+class _Frozen:
+    """Base for marker objects: pickle BUILD/setattr cannot alter them."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name, value):
+        raise WeightFileError(f"pickle tried to set attribute {name!r} on {self!r}")
+
+    def __setstate__(self, state):
+        raise WeightFileError(f"pickle tried to set the state of {self!r}")
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class _DType(_Frozen):
+    """Stands in for a torch dtype such as ``torch.float32``."""
+
+    __slots__ = ("name", "raw")
+
+    def __init__(self, name: str, raw: str):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "raw", np.dtype(raw))
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+
+class _StorageType(_Frozen):
+    """Stands in for a storage class such as ``torch.FloatStorage``."""
+
+    __slots__ = ("name", "dtype")
+
+    def __init__(self, name: str, dtype: _DType):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "dtype", dtype)
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+
+class _TensorType(_Frozen):
+    """Stands in for ``torch.Tensor`` / ``torch.nn.Parameter`` (used by _rebuild_from_type_v2)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        object.__setattr__(self, "name", name)
+
+    def __repr__(self):
+        return self.name
+
+
+class _Storage(_Frozen):
+    """A loaded storage: its raw bytes as a uint8 array (None in a dry pass).
+
+    ``order`` is the byte order of the data in the file, "<" or ">".
+    """
+
+    __slots__ = ("dtype", "data", "order")
+
+    def __init__(self, dtype: _DType, data: np.ndarray | None, order: str = "<"):
+        object.__setattr__(self, "dtype", dtype)
+        object.__setattr__(self, "data", data)
+        object.__setattr__(self, "order", order)
+
+    def __repr__(self):
+        return f"<storage {self.dtype!r}>"
+
+
+_DTYPES = {name: _DType(name, raw) for name, (raw, _) in _DTYPE_TABLE.items()}
+_STORAGE_TYPES = {st: _StorageType(st, _DTYPES[name]) for name, (_, st) in _DTYPE_TABLE.items() if st}
+_STORAGE_TYPES["UntypedStorage"] = _StorageType("UntypedStorage", _DTYPES["uint8"])
+_TENSOR = _TensorType("torch.Tensor")
+_PARAMETER = _TensorType("torch.nn.Parameter")
+_PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _to_native(arr: np.ndarray, dtype: _DType) -> np.ndarray:
+    """Turn a freshly copied array in file byte order into the array we hand out."""
+    if dtype.name == "bfloat16":
+        out = np.empty(arr.shape, np.float32)
+        bits = out.view(np.uint32)
+        bits[...] = arr.astype(np.uint16)  # astype also fixes the byte order
+        bits <<= 16
+        return out
+    if dtype.name == "bool":
+        u8 = arr.view(np.uint8)
+        return (u8 != 0) if (u8 > 1).any() else arr
+    if not arr.dtype.isnative:
+        return arr.astype(arr.dtype.newbyteorder("="))
+    return arr
+
+
+def _read_into(stream: IO[bytes], buf: np.ndarray) -> int:
+    """Fill the uint8 array ``buf`` from ``stream``; return the bytes actually read."""
+    view, done = memoryview(buf), 0
+    while done < buf.size:
+        chunk = stream.read(min(_CHUNK, buf.size - done))
+        if not chunk:
+            break
+        view[done:done + len(chunk)] = chunk
+        done += len(chunk)
+    return done
+
+
+class _Loader:
+    """Per-file state: error context, memory budget, and the allowed globals."""
+
+    def __init__(self, path: str, file_size: int):
+        self.path = path
+        # Bounds what a small hostile file can make us allocate (zip bombs,
+        # stride-0 tensors of absurd size); far above what real checkpoints need.
+        self.budget = 8 * file_size + (1 << 30)
+        self.globals: dict[str, Any] = {
+            "collections.OrderedDict": OrderedDict,
+            "builtins.set": set,
+            "builtins.frozenset": frozenset,
+            "builtins.complex": complex,
+            "builtins.slice": slice,
+            "builtins.bytearray": self._bytearray,
+            "_codecs.encode": self._encode,
+            "torch.Size": self._size,
+            "torch.Tensor": _TENSOR,
+            "torch.nn.parameter.Parameter": _PARAMETER,
+            "torch._utils._rebuild_tensor": self._rebuild_tensor,
+            "torch._utils._rebuild_tensor_v2": self._rebuild_tensor_v2,
+            "torch._utils._rebuild_tensor_v3": self._rebuild_tensor_v3,
+            "torch._utils._rebuild_parameter": self._rebuild_parameter,
+            "torch._utils._rebuild_parameter_with_state": self._rebuild_parameter_with_state,
+            "torch._tensor._rebuild_from_type_v2": self._rebuild_from_type_v2,
+            "torch.storage.UntypedStorage": _STORAGE_TYPES["UntypedStorage"],
+        }
+        self.globals.update({f"torch.{n}": d for n, d in _DTYPES.items()})
+        self.globals.update({f"torch.{n}": s for n, s in _STORAGE_TYPES.items()})
+        self._tensor_fns = (self._rebuild_tensor, self._rebuild_tensor_v2, self._rebuild_tensor_v3)
+
+    # -- errors and budget ---------------------------------------------------
+    def fail(self, problem: str):
+        raise WeightFileError(problem, self.path)
+
+    def spend(self, nbytes: int, what: str) -> None:
+        if nbytes > self.budget:
+            self.fail(f"{what} needs {nbytes} bytes, more than a file this size can plausibly hold")
+        self.budget -= nbytes
+
+    def resolve(self, module: object, name: object) -> Any:
+        if not isinstance(module, str) or not isinstance(name, str):
+            self.fail(f"pickle global has non-string name {module!r}.{name!r}")
+        full = f"{_PY2_MODULES.get(module, module)}.{name}"
+        if full not in self.globals:
+            raise UnsafePickleError(full, self.path)
+        return self.globals[full]
+
+    # -- plain containers ----------------------------------------------------
+    def _encode(self, text: object, encoding: object = "latin1") -> bytes:
+        # Protocol-2 pickles spell bytes as _codecs.encode(str, "latin1").
+        if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+            self.fail(f"_codecs.encode only allowed as encode(str, 'latin1'), got encoding {encoding!r}")
+        return text.encode("latin1")
+
+    def _bytearray(self, data: object = b"") -> bytearray:
+        if not isinstance(data, (bytes, bytearray, list)):
+            self.fail(f"bytearray() only allowed from bytes or a list, got {type(data).__name__}")
+        return bytearray(data)
+
+    def _size(self, dims: object = ()) -> tuple:
+        if not isinstance(dims, (tuple, list)) or not all(_is_int(d) for d in dims):
+            self.fail(f"torch.Size expects a sequence of ints, got {dims!r:.100}")
+        return tuple(dims)
+
+    # -- tensors -------------------------------------------------------------
+    def _ints(self, value: object, what: str) -> tuple:
+        if not isinstance(value, (tuple, list)) or not all(_is_int(v) and v >= 0 for v in value):
+            self.fail(f"tensor {what} must be a tuple of non-negative ints, got {value!r:.100}")
+        return tuple(value)
+
+    def _tensor(self, storage: object, offset: object, size: object, stride: object,
+                dtype: _DType | None = None) -> np.ndarray | None:
+        if not isinstance(storage, _Storage):
+            self.fail(f"tensor rebuilt from {type(storage).__name__}, expected a storage")
+        if not _is_int(offset) or offset < 0:
+            self.fail(f"tensor storage offset must be a non-negative int, got {offset!r:.100}")
+        size, stride = self._ints(size, "size"), self._ints(stride, "stride")
+        if len(size) != len(stride):
+            self.fail(f"tensor size {size} and stride {stride} differ in length")
+        if dtype is None:
+            dtype = storage.dtype
+        elif not isinstance(dtype, _DType):
+            self.fail(f"tensor dtype must be a torch dtype, got {dtype!r:.100}")
+        if storage.data is None:  # dry pass over a legacy file: data not read yet
+            return None
+        # Offsets, sizes and strides count elements of the tensor's dtype.
+        item = dtype.raw.itemsize
+        fmt = dtype.raw.newbyteorder(storage.order) if dtype.raw.byteorder == "<" else dtype.raw
+        raw = storage.data[: storage.data.size // item * item].view(fmt)
+        numel = 1
+        for d in size:
+            numel *= d
+        if numel == 0:
+            return _to_native(np.empty(size, raw.dtype), dtype)
+        last = offset + sum((d - 1) * s for d, s in zip(size, stride))
+        if last >= raw.size:
+            self.fail(f"tensor of size {size}, stride {stride}, offset {offset} reaches element "
+                      f"{last} of a {dtype!r} storage with only {raw.size} elements")
+        self.spend(numel * item, f"tensor of size {size}")
+        view = np.lib.stride_tricks.as_strided(raw[offset:], shape=size,
+                                               strides=[s * item for s in stride], writeable=False)
+        return _to_native(np.array(view, order="C"), dtype)
+
+    def _rebuild_tensor(self, storage, storage_offset, size, stride):
+        return self._tensor(storage, storage_offset, size, stride)
+
+    def _rebuild_tensor_v2(self, storage, storage_offset, size, stride, requires_grad=False,
+                           backward_hooks=None, metadata=None):
+        return self._tensor(storage, storage_offset, size, stride)
+
+    def _rebuild_tensor_v3(self, storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                           dtype, metadata=None):
+        return self._tensor(storage, storage_offset, size, stride, dtype)
+
+    def _check_tensor(self, data: object) -> Any:
+        if data is not None and not isinstance(data, np.ndarray):
+            self.fail(f"parameter data must be a tensor, got {type(data).__name__}")
+        return data
+
+    def _rebuild_parameter(self, data, requires_grad=True, backward_hooks=None):
+        return self._check_tensor(data)
+
+    def _rebuild_parameter_with_state(self, data, requires_grad, backward_hooks, state):
+        return self._check_tensor(data)
+
+    def _rebuild_from_type_v2(self, func, new_type, args, state):
+        # Tensors/Parameters that carry Python attributes; the attributes are dropped.
+        if func not in self._tensor_fns or new_type not in (_TENSOR, _PARAMETER) or not isinstance(args, tuple):
+            self.fail(f"_rebuild_from_type_v2 only rebuilds plain tensors, got {func!r:.60} / {new_type!r:.60}")
+        return self._check_tensor(func(*args))
+
+    # -- storages ------------------------------------------------------------
+    def storage_id(self, pid: object, length: int) -> tuple:
+        """Validate a ('storage', type, key, location, numel[, view]) persistent id."""
+        if not isinstance(pid, tuple) or len(pid) != length:
+            self.fail(f"unexpected persistent id {pid!r:.100} (expected a {length}-tuple)")
+        tag, stype, key, location, numel = pid[:5]
+        if isinstance(tag, bytes):
+            tag = tag.decode("ascii", "replace")
+        if tag != "storage":
+            self.fail(f"unsupported persistent id kind {tag!r:.60}")
+        if not isinstance(stype, _StorageType):
+            self.fail(f"persistent id names {stype!r:.60}, not a storage type")
+        if not isinstance(key, str) or not isinstance(location, (str, bytes)):
+            self.fail(f"persistent id has bad key/location {key!r:.60}/{location!r:.60}")
+        if not _is_int(numel) or numel < 0:
+            self.fail(f"storage {key!r} has invalid element count {numel!r:.60}")
+        return stype, key, numel
+
+
+class _Unpickler(pickle.Unpickler):
+    """pickle.Unpickler that resolves globals only through the loader's allow-list."""
+
+    def __init__(self, file: IO[bytes], loader: _Loader,
+                 persistent: Callable[[object], object] | None = None):
+        super().__init__(file, encoding="utf-8")
+        self._loader = loader
+        self._persistent = persistent
+
+    def find_class(self, module, name):
+        return self._loader.resolve(module, name)
+
+    def persistent_load(self, pid):
+        if self._persistent is None:
+            self._loader.fail(f"unexpected persistent id {pid!r:.100}")
+        return self._persistent(pid)
+
+
+# ----------------------------------------------------------------------------- zip format
+
+def _load_zip(f: IO[bytes], loader: _Loader) -> Any:
+    zf = zipfile.ZipFile(f)
+    names = zf.namelist()
+    pkls = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
+    if len(pkls) != 1:
+        if any(n.split("/")[1:2] == ["code"] for n in names):
+            loader.fail("this is a TorchScript archive (torch.jit.save); only torch.save files are supported")
+        loader.fail(f"zip archive has {len(pkls)} top-level '<dir>/data.pkl' records, expected exactly 1")
+    prefix = pkls[0][: -len("data.pkl")]
+    raw_order = "<"
+    if prefix + "byteorder" in names:
+        mark = zf.read(prefix + "byteorder")
+        if mark not in (b"little", b"big"):
+            loader.fail(f"unknown byteorder record {mark[:20]!r}")
+        raw_order = "<" if mark == b"little" else ">"
+    info = zf.getinfo(pkls[0])
+    loader.spend(info.file_size, "data.pkl")
+    pickled = zf.read(info)
+    storages: dict[str, _Storage] = {}
+
+    def persistent(pid: object) -> _Storage:
+        stype, key, numel = loader.storage_id(pid, 5)
+        if key in storages:
+            if storages[key].dtype is not stype.dtype:
+                loader.fail(f"storage {key!r} is used with two dtypes")
+            return storages[key]
+        record = f"{prefix}data/{key}"
+        try:
+            entry = zf.getinfo(record)
+        except KeyError:
+            loader.fail(f"storage record {record!r} is missing from the archive")
+        nbytes = numel * stype.dtype.raw.itemsize
+        if entry.file_size != nbytes:
+            loader.fail(f"storage record {record!r} holds {entry.file_size} bytes, "
+                        f"expected {numel} x {stype.dtype!r} = {nbytes}")
+        loader.spend(nbytes, f"storage {key!r}")
+        buf = np.empty(nbytes, np.uint8)
+        with zf.open(entry) as stream:
+            got = _read_into(stream, buf)
+        if got != nbytes:
+            loader.fail(f"storage record {record!r} ended after {got} of {nbytes} bytes")
+        storages[key] = _Storage(stype.dtype, buf, raw_order)
+        return storages[key]
+
+    return _Unpickler(io.BytesIO(pickled), loader, persistent).load()
+
+
+# ----------------------------------------------------------------------------- legacy format
+
+def _load_legacy(blob: bytes, loader: _Loader) -> Any:
+    # The whole file sits in memory: storages become views of it, and pickle
+    # reads of corrupt lengths are capped by BytesIO instead of allocating them.
+    f = io.BytesIO(blob)
+    try:
+        magic = _Unpickler(f, loader).load()
+    except WeightFileError:
+        raise
+    except Exception as e:  # noqa: BLE001 - whatever the pickle parser says, it is not ours
+        loader.fail(f"not a PyTorch file (neither a zip archive nor a legacy pickle: "
+                    f"{type(e).__name__}: {str(e)[:200]})")
+    if not _is_int(magic) or magic != _LEGACY_MAGIC:
+        loader.fail(f"not a PyTorch file: bad magic number {magic!r:.60}")
+    version = _Unpickler(f, loader).load()
+    if not _is_int(version) or version != _LEGACY_PROTOCOL:
+        loader.fail(f"unsupported legacy protocol version {version!r:.60}")
+    if not isinstance(_Unpickler(f, loader).load(), dict):
+        loader.fail("legacy sys-info record is not a dict")
+    start = f.tell()
+
+    # Pass 1: learn the storages the pickle needs (no tensor data yet), which
+    # also finds where the pickle ends and the storage data begins.
+    roots: dict[str, tuple[_DType, int]] = {}
+
+    def dry(pid: object) -> _Storage:
+        stype, key, numel = loader.storage_id(pid, 6)
+        view = pid[5]
+        if roots.setdefault(key, (stype.dtype, numel)) != (stype.dtype, numel):
+            loader.fail(f"storage {key!r} is declared twice with different type or size")
+        if view is not None:
+            if (not isinstance(view, tuple) or len(view) != 3 or not isinstance(view[0], str)
+                    or not all(_is_int(v) and v >= 0 for v in view[1:]) or view[1] + view[2] > numel):
+                loader.fail(f"bad storage view {view!r:.100} on storage {key!r} of {numel} elements")
+        return _Storage(stype.dtype, None)
+
+    _Unpickler(f, loader, dry).load()
+    keys = _Unpickler(f, loader).load()
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or len(set(keys)) != len(keys):
+        loader.fail("legacy storage-key list is not a list of distinct strings")
+    if set(keys) != set(roots):
+        loader.fail(f"storage keys {sorted(set(keys) ^ set(roots))[:5]} are missing data or never used")
+    data: dict[str, np.ndarray] = {}
+    pos = f.tell()
+    for key in keys:
+        dtype, numel = roots[key]
+        if pos + 8 > len(blob):
+            loader.fail(f"file ends before the data of storage {key!r}")
+        (count,) = struct.unpack_from("<q", blob, pos)
+        if count != numel:
+            loader.fail(f"storage {key!r} holds {count} elements, its tensor record says {numel}")
+        nbytes = numel * dtype.raw.itemsize
+        pos += 8
+        if pos + nbytes > len(blob):
+            loader.fail(f"file ends inside the data of storage {key!r} ({nbytes} bytes expected)")
+        data[key] = np.frombuffer(blob, np.uint8, nbytes, pos)
+        pos += nbytes
+
+    # Pass 2: the real unpickling, with every storage's bytes at hand.
+    def real(pid: object) -> _Storage:
+        stype, key, _ = loader.storage_id(pid, 6)
+        arr, view = data[key], pid[5]
+        if view is not None:  # storage views (very old files): offset/size in elements
+            item = stype.dtype.raw.itemsize
+            arr = arr[view[1] * item: (view[1] + view[2]) * item]
+        return _Storage(stype.dtype, arr)
+
+    f.seek(start)
+    return _Unpickler(f, loader, real).load()
+
+
+# ----------------------------------------------------------------------------- public API
+
+def load_torch_file(path: str | os.PathLike) -> Any:
+    """Load a ``torch.save`` file (zip or legacy) without torch and without running pickled code.
+
+    Tensors become NumPy arrays; dicts, lists and other plain containers are kept.
+    Raises UnsafePickleError for any global outside the allow-list and
+    WeightFileError (naming the file) for anything malformed.
+    """
+    spath = os.fspath(path)
+    with open(spath, "rb") as f:
+        loader = _Loader(spath, os.fstat(f.fileno()).st_size)
+        try:
+            start = f.read(4)
+            f.seek(0)
+            if start == b"PK\x03\x04":
+                return _load_zip(f, loader)
+            f.seek(257)
+            if f.read(5) == b"ustar":
+                loader.fail("this is the pre-0.4 tar checkpoint format, which is not supported")
+            f.seek(0)
+            return _load_legacy(f.read(), loader)
+        except WeightFileError:
+            raise
+        except Exception as e:  # noqa: BLE001 - any parser failure means a malformed file
+            loader.fail(f"malformed PyTorch file ({type(e).__name__}: {str(e)[:300]})")
+
+
+def _flatten(obj: dict, prefix: str, out: dict, loader_fail: Callable[[str], None], depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        loader_fail(f"state dict nests deeper than {_MAX_DEPTH} levels at {prefix!r}")
+    for k, v in obj.items():
+        if not isinstance(k, (str, int)) or isinstance(k, bool):
+            loader_fail(f"state dict key {k!r:.60} under {prefix!r} is not a string")
+        name = f"{prefix}{k}"
+        if isinstance(v, np.ndarray):
+            if name in out:
+                loader_fail(f"key {name!r} occurs twice after flattening")
+            out[name] = v
+        elif isinstance(v, dict):
+            _flatten(v, name + ".", out, loader_fail, depth + 1)
+        else:
+            loader_fail(f"state dict entry {name!r} is a {type(v).__name__}, not a tensor")
+
+
+def torch_file_to_arrays(path: str | os.PathLike, prefix_strip: str | None = None) -> dict[str, np.ndarray]:
+    """Load a PyTorch checkpoint and return its state dict flattened to name -> ndarray.
+
+    Looks inside the usual wrappers ('state_dict', 'model_state_dict', 'model');
+    nested dicts are joined with '.'. ``prefix_strip`` (e.g. 'module.') is
+    removed from the names that start with it.
+    """
+    spath = os.fspath(path)
+
+    def fail(problem: str):
+        raise WeightFileError(problem, spath)
+
+    obj = load_torch_file(spath)
+    for _ in range(8):
+        if not isinstance(obj, dict):
+            break
+        inner = next((obj[k] for k in ("state_dict", "model_state_dict", "model")
+                      if isinstance(obj.get(k), dict)), None)
+        if inner is None:
+            break
+        obj = inner
+    if isinstance(obj, np.ndarray):
+        fail(f"file holds a single tensor of shape {obj.shape}, not a state dict")
+    if not isinstance(obj, dict):
+        fail(f"file holds a {type(obj).__name__}, not a dict of tensors")
+    flat: dict[str, np.ndarray] = {}
+    _flatten(obj, "", flat, fail, 0)
+    if prefix_strip:
+        stripped = {}
+        for k, v in flat.items():
+            nk = k[len(prefix_strip):] if k.startswith(prefix_strip) else k
+            if nk in stripped:
+                fail(f"stripping {prefix_strip!r} makes key {nk!r} collide")
+            stripped[nk] = v
+        flat = stripped
+    return flat

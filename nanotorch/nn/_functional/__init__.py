@@ -1,0 +1,1 @@
+"""Implementations of nn.functional, one topic per file."""
