@@ -109,14 +109,13 @@ def _category_of_scalar(x) -> int:
 def result_type(*operands) -> dtype:
     """PyTorch's promotion: dimensioned tensors > zero-dim tensors > Python scalars,
     where a lower tier only matters when its category (bool < int < float) is higher."""
-    from .tensor import Tensor
-
     dim_result = zero_result = None
     scalar_cat = -1
     for op in operands:
-        if isinstance(op, Tensor):
-            d = op.dtype
-            if op.ndim > 0:
+        arr = getattr(op, "_array", None)
+        if arr is not None:
+            d = _FROM_NUMPY[arr.dtype]
+            if arr.ndim > 0:
                 dim_result = d if dim_result is None else _promote_pair(dim_result, d)
             else:
                 zero_result = d if zero_result is None else _promote_pair(zero_result, d)

@@ -140,10 +140,16 @@ class Tensor:
         """A tensor around ``arr`` (no copy, no grad)."""
         if type(arr) is not np.ndarray:
             arr = np.asarray(arr)
-            if arr.dtype == np.float64 and version_box is None and arr.ndim == 0:
-                pass
         t = object.__new__(cls)
-        t._init(arr, version_box)
+        t._array = arr
+        t._version_box = version_box if version_box is not None else [0]
+        t._requires_grad = False
+        t.grad_fn = None
+        t._output_nr = 0
+        t._grad = None
+        t._accum = None
+        t._base = None
+        t._retains_grad = False
         return t
 
     # Basic properties ----------------------------------------------------------------
@@ -165,7 +171,7 @@ class Tensor:
 
     @property
     def dtype(self) -> _DType:
-        return _dtype.from_numpy_dtype(self._array.dtype)
+        return _dtype._FROM_NUMPY[self._array.dtype]
 
     @property
     def device(self):

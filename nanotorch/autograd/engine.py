@@ -88,8 +88,8 @@ def _check_grad(node, i, g):
     meta = node._input_meta[i] if i < len(node._input_meta) else None
     if meta is None:
         return g
-    shape, dtype = meta
-    if g.shape != shape:
+    shape, np_dtype = meta
+    if g._array.shape != shape:
         from ..tensor import Tensor
         try:
             g = g.sum_to_size(shape)
@@ -97,8 +97,9 @@ def _check_grad(node, i, g):
             raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index "
                                f"{i} - got {list(g.shape)} but expected shape compatible with "
                                f"{list(shape)}") from None
-    if g.dtype is not dtype:
-        g = g.to(dtype)
+    if g._array.dtype != np_dtype:
+        from .._dtype import from_numpy_dtype
+        g = g.to(from_numpy_dtype(np_dtype))
     return g
 
 

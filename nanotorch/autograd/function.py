@@ -12,8 +12,15 @@ from .grad_mode import is_grad_enabled, no_grad
 from .node import Node, SavedTensor
 
 
+def _wrap(arr):
+    global _wrap
+    from ..tensor import Tensor
+    _wrap = Tensor._wrap
+    return _wrap(arr)
+
+
 def _edge(t):
-    if t is None or not t.requires_grad:
+    if t is None or not t._requires_grad:
         return (None, 0)
     if t.grad_fn is not None:
         return (t.grad_fn, t._output_nr)
@@ -39,24 +46,28 @@ class Op(Node):
     @classmethod
     def apply(cls, *inputs, **params):
         """Run forward on ``inputs`` (Tensors or None) and link the result into the graph."""
-        from ..tensor import Tensor
-
-        record = is_grad_enabled() and any(t is not None and t.requires_grad for t in inputs)
+        record = False
+        if is_grad_enabled():
+            for t in inputs:
+                if t is not None and t._requires_grad:
+                    record = True
+                    break
         ctx = cls.__new__(cls)
-        if record:
-            Node.__init__(ctx)
-            ctx._recording = True
-            ctx._inputs = inputs
-        out = ctx.forward(*[None if t is None else t._array for t in inputs], **params)
         if not record:
-            return Tensor._wrap(out)
+            return _wrap(ctx.forward(*[None if t is None else t._array for t in inputs],
+                                     **params))
+        Node.__init__(ctx)
+        ctx._recording = True
+        ctx._inputs = inputs
+        out = ctx.forward(*[None if t is None else t._array for t in inputs], **params)
         ctx._inputs = None
-        ctx.needs_input_grad = tuple(t is not None and t.requires_grad for t in inputs)
+        ctx.needs_input_grad = tuple(t is not None and t._requires_grad for t in inputs)
         ctx.next_functions = tuple(_edge(t) for t in inputs)
-        ctx._input_meta = tuple(None if t is None else (t.shape, t.dtype) for t in inputs)
-        result = Tensor._wrap(out)
-        if result.dtype.is_floating_point:
-            result.requires_grad = True
+        ctx._input_meta = tuple(None if t is None else (t._array.shape, t._array.dtype)
+                                for t in inputs)
+        result = _wrap(out)
+        if result._array.dtype.kind == "f":
+            result._requires_grad = True
             result.grad_fn = ctx
         if ctx._save_output:
             ctx._saved.append(SavedTensor(result, is_output=True))
@@ -170,7 +181,7 @@ class Function(metaclass=_FunctionMeta):
         if not record:
             return outputs
         ctx.next_functions = tuple(_edge(t) for t in tensor_args)
-        ctx._input_meta = tuple((t.shape, t.dtype) for t in tensor_args)
+        ctx._input_meta = tuple((t._array.shape, t._array.dtype) for t in tensor_args)
         linked = []
         for nr, o in enumerate(outs):
             if not isinstance(o, Tensor):

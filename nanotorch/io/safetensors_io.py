@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import sys
 from typing import IO
 
 import numpy as np
@@ -200,7 +199,7 @@ def _read_array(f: IO[bytes], tag: str, shape: tuple, fail, name: str) -> np.nda
         if (u8 > 1).any():  # normalise stray byte values to proper bools
             arr = u8 != 0
         return arr
-    if raw_dtype.byteorder == "<" and sys.byteorder == "big":
+    if not arr.dtype.isnative:  # big-endian host
         arr = arr.astype(raw_dtype.newbyteorder("="))
     return arr
 

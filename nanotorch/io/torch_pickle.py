@@ -14,6 +14,7 @@ Tensors come back as C-contiguous, writable NumPy arrays that own their data
 
 from __future__ import annotations
 
+import _compat_pickle
 import io
 import os
 import pickle
@@ -131,7 +132,6 @@ _STORAGE_TYPES = {st: _StorageType(st, _DTYPES[name]) for name, (_, st) in _DTYP
 _STORAGE_TYPES["UntypedStorage"] = _StorageType("UntypedStorage", _DTYPES["uint8"])
 _TENSOR = _TensorType("torch.Tensor")
 _PARAMETER = _TensorType("torch.nn.Parameter")
-_PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
 
 
 def _is_int(x: object) -> bool:
@@ -209,7 +209,12 @@ class _Loader:
     def resolve(self, module: object, name: object) -> Any:
         if not isinstance(module, str) or not isinstance(name, str):
             self.fail(f"pickle global has non-string name {module!r}.{name!r}")
-        full = f"{_PY2_MODULES.get(module, module)}.{name}"
+        # Python 2 names, mapped as pickle's fix_imports would (nothing is imported).
+        if (module, name) in _compat_pickle.NAME_MAPPING:
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+        elif module in _compat_pickle.IMPORT_MAPPING:
+            module = _compat_pickle.IMPORT_MAPPING[module]
+        full = f"{module}.{name}"
         if full not in self.globals:
             raise UnsafePickleError(full, self.path)
         return self.globals[full]
@@ -254,7 +259,7 @@ class _Loader:
             return None
         # Offsets, sizes and strides count elements of the tensor's dtype.
         item = dtype.raw.itemsize
-        fmt = dtype.raw.newbyteorder(storage.order) if dtype.raw.byteorder == "<" else dtype.raw
+        fmt = dtype.raw.newbyteorder(storage.order)  # no-op for 1-byte types
         raw = storage.data[: storage.data.size // item * item].view(fmt)
         numel = 1
         for d in size:
@@ -340,10 +345,10 @@ class _Unpickler(pickle.Unpickler):
 def _load_zip(f: IO[bytes], loader: _Loader) -> Any:
     zf = zipfile.ZipFile(f)
     names = zf.namelist()
+    if any(n.split("/")[1:2] in (["code"], ["constants.pkl"]) for n in names):
+        loader.fail("this is a TorchScript archive (torch.jit.save); only torch.save files are supported")
     pkls = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
     if len(pkls) != 1:
-        if any(n.split("/")[1:2] == ["code"] for n in names):
-            loader.fail("this is a TorchScript archive (torch.jit.save); only torch.save files are supported")
         loader.fail(f"zip archive has {len(pkls)} top-level '<dir>/data.pkl' records, expected exactly 1")
     prefix = pkls[0][: -len("data.pkl")]
     raw_order = "<"
