@@ -17,7 +17,7 @@ from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, fro
                        zeros, zeros_like)
 from .functions import *  # noqa: F401,F403  (the torch.* tensor functions)
 from .functions import return_types
-from . import nn
+from . import nn, optim, utils
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
 from ._printing import get_printoptions, set_printoptions

@@ -1,0 +1,67 @@
+"""Timing and memory helpers shared by the benchmark workloads.
+
+A workload is a function ``make(lib) -> step`` written once against the PyTorch API:
+called with ``nanotorch`` or ``torch`` it builds the same model and data, and ``step()``
+runs one iteration. Both libraries run in the same process, one after the other."""
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def median_time(step, warmup: int = 3, repeat: int = 20, min_seconds: float = 0.0) -> float:
+    """Median wall time of ``step()`` in seconds, after ``warmup`` calls."""
+    for _ in range(warmup):
+        step()
+    times = []
+    start = time.perf_counter()
+    while len(times) < repeat or (time.perf_counter() - start) < min_seconds:
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+        if len(times) >= 10 * repeat:
+            break
+    return statistics.median(times)
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss_bytes() -> int:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def measure_peak_memory(workload: str, lib: str, steps: int = 3) -> int | None:
+    """Peak resident memory added by running ``steps`` steps of a workload, measured in a
+    fresh subprocess (so the two libraries do not share a peak)."""
+    code = (
+        "import gc, sys; sys.path.insert(0, %r);"
+        "from benchmarks import workloads, harness;"
+        "import importlib; lib = importlib.import_module(%r);"
+        "step = workloads.WORKLOADS[%r].make(lib); step(); gc.collect();"
+        "base = harness.rss_bytes();"
+        "[step() for _ in range(%d)];"
+        "print(harness.peak_rss_bytes() - base)"
+    ) % (os.path.dirname(os.path.dirname(os.path.abspath(__file__))), lib, workload, steps)
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=600, check=True)
+        return int(out.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def set_threads(torch_mod, n: int) -> None:
+    if torch_mod is not None:
+        torch_mod.set_num_threads(n)
+
+
+def collect():
+    gc.collect()

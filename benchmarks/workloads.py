@@ -1,0 +1,153 @@
+"""Benchmark workloads, each written once against the PyTorch API (``lib`` is nanotorch or
+torch) so both libraries run exactly the same program."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass
+class Workload:
+    name: str
+    description: str
+    make: Callable  # make(lib) -> step()
+    unit: str = "ms"  # "ms" per step, or "img/s"
+    batch: int = 1
+    repeat: int = 20
+
+
+def _data(lib, *shape, seed=0):
+    return lib.from_numpy(np.random.default_rng(seed).standard_normal(shape).astype(np.float32))
+
+
+def _labels(lib, n, classes, seed=1):
+    return lib.from_numpy(np.random.default_rng(seed).integers(0, classes, n).astype(np.int64))
+
+
+# Core ops ------------------------------------------------------------------------------
+def make_matmul(lib):
+    a, b = _data(lib, 512, 512), _data(lib, 512, 512, seed=2)
+    return lambda: a @ b
+
+
+def make_elementwise(lib):
+    a, b = _data(lib, 1 << 20), _data(lib, 1 << 20, seed=2)
+    return lambda: ((a * b + a).exp() - b).sum()
+
+
+def make_softmax(lib):
+    a = _data(lib, 256, 1000)
+    return lambda: lib.softmax(a, dim=1)
+
+
+def make_mlp_matmul(lib):
+    """784-512-512-10 MLP written with matmul (no nn), forward + backward + SGD update."""
+    lib.manual_seed(0)
+    ws = [(_data(lib, i, o, seed=i + o) * (1.0 / i ** 0.5)).requires_grad_()
+          for i, o in ((784, 512), (512, 512), (512, 10))]
+    bs = [lib.zeros(o, requires_grad=True) for o in (512, 512, 10)]
+    x, y = _data(lib, 256, 784), _labels(lib, 256, 10)
+
+    def step():
+        h = x
+        for k, (w, b) in enumerate(zip(ws, bs)):
+            h = h @ w + b
+            if k < 2:
+                h = h.relu()
+        logp = h.log_softmax(dim=1)
+        loss = -logp[lib.arange(256), y].mean()
+        loss.backward()
+        with lib.no_grad():
+            for p in ws + bs:
+                p -= 0.01 * p.grad
+                p.grad = None
+        return loss
+    return step
+
+
+# Training steps (issue 5's W1-W5) -----------------------------------------------------------
+def _train_step(lib, model, x, y, params=None, momentum=0.9):
+    opt = lib.optim.SGD(params if params is not None else model.parameters(), lr=0.01,
+                        momentum=momentum)
+    loss_fn = lib.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def make_w1(lib):
+    nn = lib.nn
+    lib.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
+                          nn.Linear(512, 10))
+    return _train_step(lib, model, _data(lib, 256, 784), _labels(lib, 256, 10))
+
+
+def make_w2(lib):
+    nn = lib.nn
+    lib.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+    return _train_step(lib, model, _data(lib, 64, 1, 28, 28), _labels(lib, 64, 10))
+
+
+def _resnet18(lib):
+    if lib.__name__ == "torch":
+        from benchmarks.torch_models import resnet18
+        return resnet18(lib)
+    from nanotorch.models import resnet18
+    return resnet18()
+
+
+def make_w3(lib):
+    lib.manual_seed(0)
+    model = _resnet18(lib)
+    for p in model.parameters():
+        p.requires_grad = False
+    model.fc = lib.nn.Linear(512, 10)
+    model.train()
+    return _train_step(lib, model, _data(lib, 32, 3, 112, 112), _labels(lib, 32, 10))
+
+
+def make_w4(lib):
+    lib.manual_seed(0)
+    model = _resnet18(lib)
+    model.fc = lib.nn.Linear(512, 10)
+    model.train()
+    return _train_step(lib, model, _data(lib, 32, 3, 112, 112), _labels(lib, 32, 10))
+
+
+def make_w5(lib):
+    lib.manual_seed(0)
+    model = _resnet18(lib).eval()
+    x = _data(lib, 32, 3, 224, 224)
+
+    def step():
+        with lib.no_grad():
+            return model(x)
+    return step
+
+
+WORKLOADS = {w.name: w for w in [
+    Workload("matmul", "512x512 @ 512x512 float32", make_matmul, repeat=50),
+    Workload("elementwise", "((a*b+a).exp()-b).sum() on 1M floats", make_elementwise, repeat=50),
+    Workload("softmax", "softmax over 256x1000", make_softmax, repeat=50),
+    Workload("mlp_matmul", "MLP 784-512-512-10 with matmul, batch 256, fwd+bwd+SGD",
+             make_mlp_matmul),
+    Workload("W1", "MLP 784-512-512-10 train step, batch 256 (nn, SGD momentum)", make_w1),
+    Workload("W2", "CNN 2 conv blocks on 1x28x28 train step, batch 64", make_w2),
+    Workload("W3", "resnet18 frozen but new fc, train mode, batch 32 of 3x112x112", make_w3,
+             repeat=10),
+    Workload("W4", "resnet18 fully trainable, batch 32 of 3x112x112", make_w4, repeat=5),
+    Workload("W5", "resnet18 inference, eval + no_grad, batch 32 of 3x224x224", make_w5,
+             unit="img/s", batch=32, repeat=5),
+]}

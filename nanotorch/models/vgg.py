@@ -1,0 +1,109 @@
+"""VGG-11/13/16/19 and their batch-norm variants with torchvision's module tree and keys."""
+from __future__ import annotations
+
+from .. import nn
+from ..functions import flatten
+from ._weights import Weights, load_pretrained
+
+_CFGS = {
+    "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512,
+          512, 512, "M"],
+}
+
+
+def make_layers(cfg, batch_norm=False):
+    layers, in_channels = [], 3
+    for v in cfg:
+        if v == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+            continue
+        conv = nn.Conv2d(in_channels, v, kernel_size=3, padding=1)
+        layers += [conv, nn.BatchNorm2d(v), nn.ReLU(inplace=True)] if batch_norm else \
+            [conv, nn.ReLU(inplace=True)]
+        in_channels = v
+    return nn.Sequential(*layers)
+
+
+class VGG(nn.Module):
+    def __init__(self, features, num_classes=1000, init_weights=True, dropout=0.5):
+        super().__init__()
+        self.features = features
+        self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+        self.classifier = nn.Sequential(
+            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
+            nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
+            nn.Linear(4096, num_classes))
+        if init_weights:
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                    if m.bias is not None:
+                        nn.init.constant_(m.bias, 0)
+                elif isinstance(m, nn.BatchNorm2d):
+                    nn.init.constant_(m.weight, 1)
+                    nn.init.constant_(m.bias, 0)
+                elif isinstance(m, nn.Linear):
+                    nn.init.normal_(m.weight, 0, 0.01)
+                    nn.init.constant_(m.bias, 0)
+
+    def forward(self, x):
+        x = self.avgpool(self.features(x))
+        return self.classifier(flatten(x, 1))
+
+
+def _weights_enum(name, file):
+    return Weights(name, {"IMAGENET1K_V1": file, "DEFAULT": file})
+
+
+VGG11_Weights = _weights_enum("VGG11_Weights", "vgg11-8a719046.pth")
+VGG13_Weights = _weights_enum("VGG13_Weights", "vgg13-19584684.pth")
+VGG16_Weights = _weights_enum("VGG16_Weights", "vgg16-397923af.pth")
+VGG19_Weights = _weights_enum("VGG19_Weights", "vgg19-dcbb9e9d.pth")
+VGG11_BN_Weights = _weights_enum("VGG11_BN_Weights", "vgg11_bn-6002323d.pth")
+VGG13_BN_Weights = _weights_enum("VGG13_BN_Weights", "vgg13_bn-abd245e5.pth")
+VGG16_BN_Weights = _weights_enum("VGG16_BN_Weights", "vgg16_bn-6c64b313.pth")
+VGG19_BN_Weights = _weights_enum("VGG19_BN_Weights", "vgg19_bn-c79401a0.pth")
+
+
+def _vgg(cfg, batch_norm, weights_cls, weights, pretrained, kwargs):
+    if (weights is not None or pretrained) and "init_weights" not in kwargs:
+        kwargs["init_weights"] = False  # the weights are overwritten anyway
+    model = VGG(make_layers(_CFGS[cfg], batch_norm=batch_norm), **kwargs)
+    load_pretrained(model, weights_cls, weights, pretrained, kwargs)
+    return model
+
+
+def vgg11(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _vgg("A", False, VGG11_Weights, weights, pretrained, kwargs)
+
+
+def vgg11_bn(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _vgg("A", True, VGG11_BN_Weights, weights, pretrained, kwargs)
+
+
+def vgg13(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _vgg("B", False, VGG13_Weights, weights, pretrained, kwargs)
+
+
+def vgg13_bn(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _vgg("B", True, VGG13_BN_Weights, weights, pretrained, kwargs)
+
+
+def vgg16(*, weights=None, progress=True, pretrained=False, **kwargs):
+    """VGG-16 (138,357,544 parameters with 1000 classes)."""
+    return _vgg("D", False, VGG16_Weights, weights, pretrained, kwargs)
+
+
+def vgg16_bn(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _vgg("D", True, VGG16_BN_Weights, weights, pretrained, kwargs)
+
+
+def vgg19(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _vgg("E", False, VGG19_Weights, weights, pretrained, kwargs)
+
+
+def vgg19_bn(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _vgg("E", True, VGG19_BN_Weights, weights, pretrained, kwargs)

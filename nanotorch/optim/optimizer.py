@@ -1,0 +1,299 @@
+"""``Optimizer``: parameter groups, per-parameter state, zero_grad, state_dict, step hooks."""
+from __future__ import annotations
+
+import copy
+import functools
+import warnings
+from collections import OrderedDict, defaultdict
+
+import numpy as np
+
+from ..tensor import Tensor
+from ..autograd.grad_mode import enable_grad
+
+
+class _RequiredParameter:
+    """Marks a hyper-parameter with no default that every group must set."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class _HookHandle:
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        self.id = _HookHandle._next_id
+        _HookHandle._next_id += 1
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+
+def _typename(obj):
+    return "torch.Tensor" if isinstance(obj, Tensor) else type(obj).__name__
+
+
+def _hooked_step(step):
+    """Wrap a subclass's ``step`` so pre/post hooks run and schedulers see it was called."""
+
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        if getattr(self, "_in_step", False):  # super().step() from a subclass's step
+            return step(self, *args, **kwargs)
+        self._opt_called = True
+        for hook in list(getattr(self, "_step_pre_hooks", {}).values()):
+            res = hook(self, args, kwargs)
+            if res is not None:
+                if not (isinstance(res, tuple) and len(res) == 2):
+                    raise RuntimeError(f"{hook} must return None or a tuple of (new_args, "
+                                       f"new_kwargs), but got {res}.")
+                args, kwargs = res
+        self._in_step = True
+        try:
+            out = step(self, *args, **kwargs)
+        finally:
+            self._in_step = False
+        for hook in list(getattr(self, "_step_post_hooks", {}).values()):
+            hook(self, args, kwargs)
+        return out
+
+    wrapper._nt_hooked = True
+    return wrapper
+
+
+class Optimizer:
+    """Base class of all optimizers (``torch.optim.Optimizer``).
+
+    ``params`` is an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts (parameter
+    groups, each with its own options); ``defaults`` fills the options a group leaves out.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_nt_hooked", False):
+            cls.step = _hooked_step(step)
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self._step_pre_hooks = OrderedDict()
+        self._step_post_hooks = OrderedDict()
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Tensors or dicts, but got {_typename(params)}")
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        groups = list(params)
+        if len(groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # Groups ------------------------------------------------------------------------
+    def add_param_group(self, param_group):
+        """Add a group of parameters (a dict with ``'params'`` and optional options)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        tensors = [p[1] if isinstance(p, tuple) else p for p in params]
+        param_group["params"] = tensors
+        if names:
+            if len(names) != len(tensors):
+                raise ValueError("all optimizer params should be with/without names. Some param "
+                                 "names are missing")
+            param_group["param_names"] = names
+        for p in tensors:
+            if not isinstance(p, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                f"{_typename(p)}")
+            if not (p.is_leaf or p.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError("parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            param_group.setdefault(name, default)
+        if len(tensors) != len({id(p) for p in tensors}):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
+                          "in future, this will cause an error", stacklevel=3)
+        seen = set()
+        for group in self.param_groups:
+            seen.update(id(p) for p in group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError(f"all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {which} to the optimizer")
+        if any(id(p) in seen for p in tensors):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    # Gradients -----------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients: to None (default) or, with ``set_to_none=False``, to zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    if g.grad_fn is not None:
+                        g.detach_()
+                    else:
+                        g.requires_grad_(False)
+                    g._array[...] = 0
+                    g._bump_version()
+
+    def step(self, closure=None):
+        raise NotImplementedError
+
+    def _run_closure(self, closure):
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    # Hooks -------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` runs before each ``step``."""
+        handle = _HookHandle(self._step_pre_hooks)
+        self._step_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` runs after each ``step``."""
+        handle = _HookHandle(self._step_post_hooks)
+        self._step_post_hooks[handle.id] = hook
+        return handle
+
+    # Save / restore ----------------------------------------------------------------
+    def state_dict(self):
+        """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}``.
+
+        Parameters are replaced by their position over all groups; the state tensors are
+        the live ones (copy or save them before stepping on)."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {(index[id(k)] if isinstance(k, Tensor) else k): v
+                 for k, v in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict()`` returned; tensors are copied and cast to each
+        parameter's dtype ('step' keeps its own dtype)."""
+        groups = self.param_groups
+        saved_groups = copy.deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups "
+                             f"({len(saved_groups)} vs {len(groups)})")
+        for g, s in zip(groups, saved_groups):
+            if len(g["params"]) != len(s["params"]):
+                raise ValueError("loaded state dict contains a parameter group that doesn't "
+                                 f"match the size of optimizer's group ({len(s['params'])} vs "
+                                 f"{len(g['params'])} parameters)")
+        id_map = {}
+        for g, s in zip(groups, saved_groups):
+            id_map.update(zip(s["params"], g["params"]))
+        state = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                p = id_map[k]
+                state[p] = {key: _cast_state(p, key, val) for key, val in v.items()}
+            else:
+                state[k] = copy.deepcopy(v)
+        new_groups = []
+        for g, s in zip(groups, saved_groups):
+            s["params"] = g["params"]
+            if "param_names" in g and "param_names" not in s:
+                s["param_names"] = g["param_names"]
+            new_groups.append(s)
+        self.__setstate__({"state": state, "param_groups": new_groups})
+
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_step_pre_hooks", OrderedDict())
+        self.__dict__.setdefault("_step_post_hooks", OrderedDict())
+
+    def __repr__(self):
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
+        return "\n".join(lines) + "\n)"
+
+
+def _cast_state(param, key, value):
+    if isinstance(value, Tensor):
+        arr = value._array
+        if key != "step" and param.is_floating_point():
+            arr = arr.astype(param._array.dtype, copy=False)
+        return Tensor._wrap(np.array(arr, copy=True, order="C"))
+    return copy.deepcopy(value)
+
+
+# Shared helpers for the update loops --------------------------------------------------
+
+_KERNEL_DTYPES = (np.float32, np.float64)
+
+
+def _work_array(arr):
+    """``arr`` itself when a fused kernel can update it in place, else a contiguous
+    float32/float64 copy (written back with ``_write_back``)."""
+    if arr.dtype in _KERNEL_DTYPES and arr.flags.c_contiguous and arr.flags.writeable:
+        return arr
+    dt = arr.dtype if arr.dtype in _KERNEL_DTYPES else np.float32
+    return np.ascontiguousarray(arr, dtype=dt)
+
+
+def _write_back(dst, tmp):
+    if tmp is not dst:
+        np.copyto(dst, tmp, casting="unsafe")
+
+
+def _params_with_grad(group):
+    for p in group["params"]:
+        if p.grad is not None:
+            yield p
+
+
+def _zeros_state(p):
+    return Tensor._wrap(np.zeros(p._array.shape, dtype=p._array.dtype))
+
+
+def _step_tensor(value=0.0):
+    return Tensor._wrap(np.array(value, dtype=np.float32))
+
+
+def _check_dense_float(p, name):
+    if p._array.dtype.kind != "f":
+        raise RuntimeError(f"{name} can only optimize floating point parameters, got a "
+                           f"parameter of dtype {p.dtype} with shape {list(p.shape)}")
+
+
+__all__ = ["Optimizer", "required"]
