@@ -20,6 +20,7 @@ import os
 import pickle
 import struct
 import zipfile
+import zlib
 from collections import OrderedDict
 from typing import IO, Any, Callable
 
@@ -110,21 +111,57 @@ class _TensorType(_Frozen):
         return self.name
 
 
+class _Callable(_Frozen):
+    """An allow-listed global: our safe stand-in, which pickle can call but not modify."""
+
+    __slots__ = ("name", "fn")
+
+    def __init__(self, name: str, fn: Callable):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "fn", fn)
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    def __repr__(self):
+        return self.name
+
+
 class _Storage(_Frozen):
     """A loaded storage: its raw bytes as a uint8 array (None in a dry pass).
 
     ``order`` is the byte order of the data in the file, "<" or ">".
     """
 
-    __slots__ = ("dtype", "data", "order")
+    __slots__ = ("dtype", "data", "order", "taken")
 
     def __init__(self, dtype: _DType, data: np.ndarray | None, order: str = "<"):
         object.__setattr__(self, "dtype", dtype)
         object.__setattr__(self, "data", data)
         object.__setattr__(self, "order", order)
+        object.__setattr__(self, "taken", False)  # data handed out as a tensor
 
     def __repr__(self):
         return f"<storage {self.dtype!r}>"
+
+
+def _storage_view(storage: _Storage, dtype: _DType, fmt: np.dtype, size: tuple, stride: tuple,
+                  offset: int) -> np.ndarray | None:
+    """The storage buffer itself as the tensor, when the tensor is exactly all of it.
+
+    Only the first such tensor gets it (later ones copy), so results never alias.
+    """
+    if storage.taken or offset or not fmt.isnative or dtype.name in ("bool", "bfloat16"):
+        return None
+    expect = 1
+    for d, s in zip(reversed(size), reversed(stride)):
+        if d != 1 and s != expect:
+            return None
+        expect *= d
+    if expect * fmt.itemsize != storage.data.size or not storage.data.flags.writeable:
+        return None
+    object.__setattr__(storage, "taken", True)
+    return storage.data.view(fmt).reshape(size)
 
 
 _DTYPES = {name: _DType(name, raw) for name, (raw, _) in _DTYPE_TABLE.items()}
@@ -174,28 +211,31 @@ class _Loader:
         # Bounds what a small hostile file can make us allocate (zip bombs,
         # stride-0 tensors of absurd size); far above what real checkpoints need.
         self.budget = 8 * file_size + (1 << 30)
-        self.globals: dict[str, Any] = {
-            "collections.OrderedDict": OrderedDict,
-            "builtins.set": set,
-            "builtins.frozenset": frozenset,
-            "builtins.complex": complex,
-            "builtins.slice": slice,
+        fns = {
             "builtins.bytearray": self._bytearray,
             "_codecs.encode": self._encode,
             "torch.Size": self._size,
-            "torch.Tensor": _TENSOR,
-            "torch.nn.parameter.Parameter": _PARAMETER,
             "torch._utils._rebuild_tensor": self._rebuild_tensor,
             "torch._utils._rebuild_tensor_v2": self._rebuild_tensor_v2,
             "torch._utils._rebuild_tensor_v3": self._rebuild_tensor_v3,
             "torch._utils._rebuild_parameter": self._rebuild_parameter,
             "torch._utils._rebuild_parameter_with_state": self._rebuild_parameter_with_state,
             "torch._tensor._rebuild_from_type_v2": self._rebuild_from_type_v2,
-            "torch.storage.UntypedStorage": _STORAGE_TYPES["UntypedStorage"],
         }
+        self.globals: dict[str, Any] = {name: _Callable(name, fn) for name, fn in fns.items()}
+        self.globals.update({
+            "collections.OrderedDict": OrderedDict,
+            "builtins.set": set,
+            "builtins.frozenset": frozenset,
+            "builtins.complex": complex,
+            "builtins.slice": slice,
+            "torch.Tensor": _TENSOR,
+            "torch.nn.parameter.Parameter": _PARAMETER,
+            "torch.storage.UntypedStorage": _STORAGE_TYPES["UntypedStorage"],
+        })
         self.globals.update({f"torch.{n}": d for n, d in _DTYPES.items()})
         self.globals.update({f"torch.{n}": s for n, s in _STORAGE_TYPES.items()})
-        self._tensor_fns = (self._rebuild_tensor, self._rebuild_tensor_v2, self._rebuild_tensor_v3)
+        self._tensor_fns = tuple(self.globals[f"torch._utils._rebuild_tensor{v}"] for v in ("", "_v2", "_v3"))
 
     # -- errors and budget ---------------------------------------------------
     def fail(self, problem: str):
@@ -270,6 +310,9 @@ class _Loader:
         if last >= raw.size:
             self.fail(f"tensor of size {size}, stride {stride}, offset {offset} reaches element "
                       f"{last} of a {dtype!r} storage with only {raw.size} elements")
+        whole = _storage_view(storage, dtype, fmt, size, stride, offset)
+        if whole is not None:
+            return whole
         self.spend(numel * item, f"tensor of size {size}")
         view = np.lib.stride_tricks.as_strided(raw[offset:], shape=size,
                                                strides=[s * item for s in stride], writeable=False)
@@ -322,8 +365,12 @@ class _Loader:
         return stype, key, numel
 
 
-class _Unpickler(pickle.Unpickler):
-    """pickle.Unpickler that resolves globals only through the loader's allow-list."""
+class _Unpickler(pickle._Unpickler):
+    """Unpickler that resolves globals only through the loader's allow-list.
+
+    Built on the pure-Python unpickler: the C one sizes its memo from the
+    indices in the file, so a single corrupt LONG_BINPUT can demand gigabytes.
+    """
 
     def __init__(self, file: IO[bytes], loader: _Loader,
                  persistent: Callable[[object], object] | None = None):
@@ -341,6 +388,20 @@ class _Unpickler(pickle.Unpickler):
 
 
 # ----------------------------------------------------------------------------- zip format
+
+def _read_stored(f: IO[bytes], entry: zipfile.ZipInfo, buf: np.ndarray, loader: _Loader) -> int:
+    """Read an uncompressed zip record straight into ``buf`` and check its CRC."""
+    f.seek(entry.header_offset)
+    head = f.read(30)
+    if len(head) != 30 or head[:4] != b"PK\x03\x04" or entry.compress_size != entry.file_size:
+        loader.fail(f"bad local header for zip record {entry.filename!r}")
+    name_len, extra_len = struct.unpack("<HH", head[26:30])
+    f.seek(entry.header_offset + 30 + name_len + extra_len)
+    got = f.readinto(buf) if buf.size else 0
+    if got == buf.size and zlib.crc32(buf) != entry.CRC:
+        loader.fail(f"CRC check failed for zip record {entry.filename!r} (corrupt data)")
+    return got
+
 
 def _load_zip(f: IO[bytes], loader: _Loader) -> Any:
     zf = zipfile.ZipFile(f)
@@ -379,8 +440,11 @@ def _load_zip(f: IO[bytes], loader: _Loader) -> Any:
                         f"expected {numel} x {stype.dtype!r} = {nbytes}")
         loader.spend(nbytes, f"storage {key!r}")
         buf = np.empty(nbytes, np.uint8)
-        with zf.open(entry) as stream:
-            got = _read_into(stream, buf)
+        if entry.compress_type == zipfile.ZIP_STORED and not entry.flag_bits & 1:
+            got = _read_stored(f, entry, buf, loader)  # torch's layout: one copy, no chunking
+        else:
+            with zf.open(entry) as stream:
+                got = _read_into(stream, buf)
         if got != nbytes:
             loader.fail(f"storage record {record!r} ended after {got} of {nbytes} bytes")
         storages[key] = _Storage(stype.dtype, buf, raw_order)
