@@ -59,3 +59,5 @@ def set_num_threads(n: int) -> None:
 
 
 FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = ByteTensor = Tensor
+
+from .serialization import load, save  # noqa: E402

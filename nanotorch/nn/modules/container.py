@@ -5,7 +5,7 @@ import operator
 from collections import OrderedDict
 
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _addindent
 
 
 class Sequential(Module):
@@ -143,6 +143,34 @@ class ModuleList(Module):
         for i, m in enumerate(items):
             self.add_module(str(i), m)
 
+    def pop(self, key=-1):
+        m = self[key]
+        del self[key]
+        return m
+
+    def __add__(self, other):
+        out = ModuleList()
+        for m in list(self) + list(other):
+            out.append(m)
+        return out
+
+    def __repr__(self):
+        # runs of modules printing the same are folded: "(0-2): 3 x Linear(...)"
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return self._get_name() + "()"
+        runs = []  # [first, last, text]
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = []
+        for first, last, r in runs:
+            head = f"({first})" if first == last else f"({first}-{last}): {last - first + 1} x"
+            lines.append(_addindent(f"{head}: {r}" if first == last else f"{head} {r}", 2))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward; iterate over its modules")
 
@@ -228,6 +256,13 @@ class ParameterList(Module):
             self.append(v)
         return self
 
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def extra_repr(self):
+        return "\n".join(f"  ({k}): {_param_summary(p, str(p.dtype))}"
+                         for k, p in self._parameters.items())
+
 
 class ParameterDict(Module):
     """A dict of Parameters, registered on the module."""
@@ -265,6 +300,26 @@ class ParameterDict(Module):
         items = parameters.items() if hasattr(parameters, "items") else parameters
         for k, v in items:
             self[k] = v
+
+    def __delitem__(self, key):
+        del self._parameters[key]
+
+    def pop(self, key):
+        p = self._parameters[key]
+        del self._parameters[key]
+        return p
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def extra_repr(self):
+        return "\n".join(f"  ({k}): {_param_summary(p, p.type())}"
+                         for k, p in self._parameters.items())
+
+
+def _param_summary(p, type_name):
+    kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+    return f"{kind} containing: [{type_name} of size {'x'.join(map(str, p.shape))}]"
 
 
 def _as_param(value):

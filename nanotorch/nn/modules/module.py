@@ -309,10 +309,12 @@ class Module:
 
     # Modes and bulk changes ------------------------------------------------------------------
     def train(self, mode: bool = True):
+        """Set training mode here and (through their own ``train``) in every child."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            m.__dict__["training"] = mode
+        self.training = mode
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self):
@@ -437,47 +439,68 @@ class Module:
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
-        persistent = {k: v for k, v in self._buffers.items()
-                      if k not in self._non_persistent_buffers_set}
-        local = {k: v for k, v in itertools.chain(self._parameters.items(), persistent.items())
-                 if v is not None}
-        for name, param in local.items():
+        """Copy this module's own entries of ``state_dict`` (no recursion); problems go to
+        ``missing_keys`` / ``error_msgs``."""
+        assign = local_metadata.get("assign_to_params_buffers", False)
+        for name, param, value in self._matched_entries(state_dict, prefix, missing_keys,
+                                                        error_msgs):
+            with no_grad():
+                if not assign:
+                    param.copy_(value)
+                elif name in self._parameters:
+                    new = Parameter(Tensor._wrap(value._array, value._version_box),
+                                    requires_grad=param.requires_grad)
+                    self._parameters[name] = new
+                else:
+                    self._buffers[name] = value
+
+    def _matched_entries(self, state_dict, prefix, missing_keys=None, error_msgs=None):
+        """(name, current tensor, checkpoint tensor) for every local parameter and
+        persistent buffer whose key is present and compatible."""
+        from ...creation import as_tensor
+        local = [(k, v) for k, v in self._parameters.items() if v is not None]
+        local += [(k, v) for k, v in self._buffers.items()
+                  if v is not None and k not in self._non_persistent_buffers_set]
+        out = []
+        for name, param in local:
             key = prefix + name
             if key not in state_dict:
-                if strict:
+                if missing_keys is not None:
                     missing_keys.append(key)
                 continue
             value = state_dict[key]
             if not isinstance(value, Tensor):
-                from ...creation import as_tensor
                 try:
                     value = as_tensor(value)
                 except (TypeError, ValueError):
-                    error_msgs.append(f'While copying the parameter named "{key}", expected '
-                                      f"a Tensor or array, got {type(value).__name__}.")
+                    if error_msgs is not None:
+                        error_msgs.append(f'While copying the parameter named "{key}", expected '
+                                          f"a Tensor or array, got {type(value).__name__}.")
                     continue
             if value.shape != param.shape:
-                error_msgs.append(f"size mismatch for {key}: copying a param with shape "
-                                  f"{value.shape} from checkpoint, the shape in current model "
-                                  f"is {param.shape}.")
+                if error_msgs is not None:
+                    error_msgs.append(f"size mismatch for {key}: copying a param with shape "
+                                      f"{value.shape} from checkpoint, the shape in current "
+                                      f"model is {param.shape}.")
                 continue
             if value.is_floating_point() != param.is_floating_point():
-                error_msgs.append(f'While copying the parameter named "{key}", whose '
-                                  f"dtype is {param.dtype}, the checkpoint has dtype "
-                                  f"{value.dtype}.")
+                if error_msgs is not None:
+                    error_msgs.append(f'While copying the parameter named "{key}", whose '
+                                      f"dtype is {param.dtype}, the checkpoint has dtype "
+                                      f"{value.dtype}.")
                 continue
-            with no_grad():
-                param.copy_(value)
+            out.append((name, param, value))
+        return out
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        """Copy ``state_dict`` into this module's parameters and buffers. Returns
-        ``(missing_keys, unexpected_keys)``; with ``strict`` any mismatch raises a
-        RuntimeError listing every problem (nothing is half-loaded: all checks run
-        before any copy)."""
+        """Copy ``state_dict`` into this module's parameters and persistent buffers.
+
+        Returns ``(missing_keys, unexpected_keys)``. Raises RuntimeError listing every
+        problem on a shape/dtype mismatch, or with ``strict`` on missing/unexpected keys;
+        a load that raises leaves the module unchanged. ``assign=True`` makes the
+        module use the checkpoint's tensors instead of copying into its own."""
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing, unexpected, errors = [], [], []
-        # Dry run first so that a failing load leaves the module untouched.
         plan = []
 
         def visit(module, prefix):
@@ -487,15 +510,46 @@ class Module:
                     visit(child, prefix + name + ".")
 
         visit(self, "")
-        snapshot = {id(t): t._array.copy() for m, _ in plan
-                    for t in itertools.chain(m._parameters.values(), m._buffers.values())
-                    if t is not None}
+        custom = any(m._load_state_dict_pre_hooks or type(m)._load_from_state_dict
+                     is not Module._load_from_state_dict for m, _ in plan)
+        missing, errors = [], []
+        if not custom:  # validate everything before the first copy
+            for module, prefix in plan:
+                module._matched_entries(state_dict, prefix, missing, errors)
+        unexpected = [k for k in state_dict if not _key_owned(self, k)]
+        self._raise_load_errors(strict, missing, unexpected, errors)
+
+        # Modules with their own loading logic can only be checked by running it:
+        # keep a copy of everything to roll back to.
+        snapshot = ({id(t): (t, t._array.copy()) for m, _ in plan
+                     for t in itertools.chain(m._parameters.values(), m._buffers.values())
+                     if t is not None} if custom else None)
+        slots = ([(m, dict(m._parameters), dict(m._buffers)) for m, _ in plan]
+                 if custom and assign else None)
+        missing, errors = [], []
+        meta = {"assign_to_params_buffers": assign}
         for module, prefix in plan:
             for hook in module._load_state_dict_pre_hooks.values():
-                hook(state_dict, prefix, {}, strict, missing, unexpected, errors)
-            module._load_from_state_dict(state_dict, prefix, {}, True, missing, unexpected,
-                                         errors)
-        unexpected = [k for k in state_dict if not _key_owned(self, k)]
+                hook(state_dict, prefix, meta, strict, missing, unexpected, errors)
+            module._load_from_state_dict(state_dict, prefix, meta, strict, missing,
+                                         unexpected, errors)
+        try:
+            self._raise_load_errors(strict, missing, unexpected, errors)
+        except RuntimeError:
+            if snapshot is not None:
+                for t, arr in snapshot.values():
+                    t._array[...] = arr
+            if slots is not None:
+                for m, params, bufs in slots:
+                    m._parameters.clear()
+                    m._parameters.update(params)
+                    m._buffers.clear()
+                    m._buffers.update(bufs)
+            raise
+        return _IncompatibleKeys(missing, unexpected)
+
+    def _raise_load_errors(self, strict, missing, unexpected, errors):
+        errors = list(errors)
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
@@ -503,14 +557,9 @@ class Module:
             if missing:
                 errors.insert(0, "Missing key(s) in state_dict: {}. ".format(
                     ", ".join(f'"{k}"' for k in missing)))
-        if errors and (strict or any("size mismatch" in e or "dtype" in e for e in errors)):
-            for m, _ in plan:  # roll back: nothing half-loaded
-                for t in itertools.chain(m._parameters.values(), m._buffers.values()):
-                    if t is not None and id(t) in snapshot:
-                        t._array[...] = snapshot[id(t)]
+        if errors:
             raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
                 type(self).__name__, "\n\t".join(errors)))
-        return _IncompatibleKeys(missing, unexpected)
 
     def register_load_state_dict_pre_hook(self, hook):
         handle = _RemovableHandle(self._load_state_dict_pre_hooks)

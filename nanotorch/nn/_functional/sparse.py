@@ -1,0 +1,145 @@
+"""Lookup tables: ``embedding`` (with padding_idx, max_norm, scale_grad_by_freq) and
+``one_hot``."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...autograd.function import Op
+from ...autograd.grad_mode import no_grad
+from ...tensor import Tensor
+
+
+def _row_scale(indices, num_weights, padding_idx, scale_grad_by_freq, dtype):
+    """Per-lookup gradient factor (0 for padding_idx, 1/count with scale_grad_by_freq),
+    or None when every factor is 1."""
+    if padding_idx is None and not scale_grad_by_freq:
+        return None
+    flat = indices.reshape(-1)
+    f = np.ones(flat.shape, dtype=dtype)
+    if scale_grad_by_freq:
+        f /= np.bincount(flat, minlength=num_weights)[flat].astype(dtype)
+    if padding_idx is not None:
+        f[flat == padding_idx] = 0
+    return f.reshape(indices.shape + (1,))
+
+
+class _Embedding(Op, backward_name="EmbeddingBackward0"):
+    """``weight[indices]``; the gradient is scattered back by ``_EmbeddingScatter``."""
+
+    def forward(self, weight, indices, padding_idx, scale_grad_by_freq):
+        self.indices = indices
+        self.args = (weight.shape[0], padding_idx, scale_grad_by_freq)
+        return np.take(weight, indices, axis=0)
+
+    def backward(self, g):
+        n, padding_idx, freq = self.args
+        return _EmbeddingScatter.apply(g, indices=self.indices, num_weights=n,
+                                       padding_idx=padding_idx, scale_grad_by_freq=freq)
+
+    def _release_extra(self):
+        self.indices = None
+
+
+class _EmbeddingScatter(Op, backward_name="EmbeddingDenseBackward0"):
+    """Sum the rows of ``g`` into a ``(num_weights, dim)`` gradient (the adjoint of the
+    lookup, padding rows excluded)."""
+
+    def forward(self, g, indices, num_weights, padding_idx, scale_grad_by_freq):
+        self.indices = indices
+        self.args = (padding_idx, scale_grad_by_freq)
+        dim = g.shape[-1]
+        g2 = g.reshape(-1, dim)
+        scale = _row_scale(indices, num_weights, padding_idx, scale_grad_by_freq, g.dtype)
+        if scale is not None:
+            g2 = g2 * scale.reshape(-1, 1)
+        out = np.zeros((num_weights, dim), dtype=g.dtype)
+        np.add.at(out, indices.reshape(-1), g2)
+        self.num_weights = num_weights
+        return out
+
+    def backward(self, gg):
+        padding_idx, freq = self.args
+        rows = _Embedding.apply(gg, indices=self.indices, padding_idx=padding_idx,
+                                scale_grad_by_freq=freq)
+        scale = _row_scale(self.indices, self.num_weights, padding_idx, freq, gg._array.dtype)
+        return rows if scale is None else rows * Tensor._wrap(scale)
+
+    def _release_extra(self):
+        self.indices = None
+
+
+def _check_indices(input, name):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input._array.dtype not in (np.int64, np.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got {input.dtype} instead "
+                           f"(while checking arguments for {name})")
+
+
+def _renorm_rows(weight, indices, max_norm, norm_type):
+    """Scale the looked-up rows of ``weight`` in place to norm <= max_norm."""
+    rows = np.unique(indices)
+    w = weight._array
+    norms = np.linalg.norm(w[rows].astype(np.float64), ord=norm_type, axis=1)
+    big = norms > max_norm
+    if big.any():
+        scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
+        w[rows[big]] *= scale[:, None]
+        weight._bump_version()
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` picked by the integer tensor ``input``: output shape
+    ``input.shape + (embedding_dim,)``."""
+    _check_indices(input, "embedding")
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding(): 'weight' must be 2-D, got shape {list(weight.shape)}")
+    if sparse:
+        raise NotImplementedError("sparse gradients are not supported by nanotorch; use "
+                                  "sparse=False (dense gradients)")
+    n = weight.shape[0]
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= n
+    idx = input._array
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= n:
+            bad = lo if lo < 0 else hi
+            raise IndexError(f"index out of range in self: index {bad} for an embedding "
+                             f"with {n} rows")
+    if idx.dtype != np.int64:
+        idx = idx.astype(np.int64)
+    if max_norm is not None:
+        with no_grad():
+            _renorm_rows(weight, idx, float(max_norm), float(norm_type))
+    return _Embedding.apply(weight, indices=idx, padding_idx=padding_idx,
+                            scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 tensor of shape ``tensor.shape + (num_classes,)`` with a 1 at each index."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"one_hot(): argument 'tensor' must be Tensor, not "
+                        f"{type(tensor).__name__}")
+    if tensor._array.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    idx = tensor._array
+    if num_classes == -1:
+        if idx.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(idx.max()) + 1
+    elif num_classes < -1:
+        raise RuntimeError(f"num_classes should be -1 or non-negative, got {num_classes}")
+    if idx.size:
+        if idx.min() < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if idx.max() >= num_classes:
+            raise RuntimeError(f"Class values must be smaller than num_classes. (got class "
+                               f"{int(idx.max())} with num_classes={num_classes})")
+    out = np.zeros((idx.size, num_classes), dtype=np.int64)
+    out[np.arange(idx.size), idx.reshape(-1)] = 1
+    return Tensor._wrap(out.reshape(idx.shape + (num_classes,)))
