@@ -5,11 +5,13 @@ import numpy as np
 
 from . import _dtype
 from . import functions as F
+from .ops import elementwise as E
 from .tensor import Tensor
 
 _METHODS = """
 add sub mul div floor_divide remainder fmod pow neg abs exp log log1p log2 log10 expm1 sqrt
-rsqrt reciprocal sin cos tanh sigmoid relu sign floor ceil trunc round clamp maximum minimum
+rsqrt reciprocal sin cos tanh sigmoid relu sign floor ceil trunc round clamp clamp_min clamp_max
+maximum minimum
 masked_fill eq ne lt le gt ge logical_and logical_or logical_xor logical_not bitwise_not
 bitwise_and bitwise_or bitwise_xor isnan isinf isfinite equal allclose isclose square
 sum mean var std prod amax amin max min argmax argmin logsumexp all any count_nonzero cumsum
@@ -30,8 +32,6 @@ Tensor.where = lambda self, condition, other: F.where(condition, self, other)
 Tensor.T = property(F._T)
 Tensor.mT = property(F._mT)
 Tensor.H = Tensor.T
-Tensor.clamp_min = lambda self, min: F.clamp(self, min=min)
-Tensor.clamp_max = lambda self, max: F.clamp(self, max=max)
 Tensor.float = F._dtype_method(_dtype.float32)
 Tensor.double = F._dtype_method(_dtype.float64)
 Tensor.half = F._dtype_method(_dtype.float16)
@@ -120,7 +120,7 @@ Tensor.__ifloordiv__ = Tensor.floor_divide_
 Tensor.__imod__ = Tensor.remainder_
 
 
-def _fill_(self, value):
+def _fill(self, value, op):
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
@@ -130,19 +130,25 @@ def _fill_(self, value):
         self._array[...] = value._array if isinstance(value, Tensor) else value
         self._bump_version()
         return self
-    v = value if isinstance(value, Tensor) else F._as_tensor(value, self.dtype)
-    return self._inplace_from(self * 0 + v.to(self.dtype), True)
+    if isinstance(value, Tensor):
+        out = E.FillTensor.apply(self, value.to(self.dtype))
+    else:
+        out = op.apply(self, value=value)
+    return self._inplace_from(out, True)
+
+
+def _fill_(self, value):
+    return _fill(self, value, E.Fill)
 
 
 def _zero_(self):
-    return _fill_(self, 0)
+    return _fill(self, 0, E.Zero)
 
 
 def _copy_(self, src, non_blocking=False):
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
     try:
-        np.broadcast_shapes(src._array.shape, self._array.shape)
         if np.broadcast_shapes(src._array.shape, self._array.shape) != self._array.shape:
             raise ValueError
     except ValueError:
@@ -153,10 +159,7 @@ def _copy_(self, src, non_blocking=False):
         np.copyto(self._array, src._array, casting="unsafe")
         self._bump_version()
         return self
-    out = F.clone(F.expand(src.to(self.dtype), self.shape))
-    if self.requires_grad:
-        out = out + self * 0
-    return self._inplace_from(out, True)
+    return self._inplace_from(E.Copy.apply(self, src), True)
 
 
 Tensor.fill_ = _fill_

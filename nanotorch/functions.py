@@ -27,6 +27,15 @@ def _as_tensor(x, dtype: _dtype.dtype) -> Tensor:
     return Tensor._wrap(np.asarray(x, dtype=dtype.np))
 
 
+def _operand(x):
+    """A binary op's operand: a Tensor or a number (NumPy arrays become tensors)."""
+    if isinstance(x, (Tensor, _Number)):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._wrap(x)
+    raise TypeError(f"unsupported operand type for a tensor operation: {type(x).__name__}")
+
+
 def _check_broadcast(a, b):
     sa, sb = a._array.shape, b._array.shape
     if sa == sb:
@@ -38,11 +47,21 @@ def _check_broadcast(a, b):
                                f"({y}) at non-singleton dimension {builtins.max(len(sa), len(sb)) - i}")
 
 
+def _castable(t, dt):
+    """``t`` itself when NumPy can compute in ``dt`` from it, else ``t`` converted (e.g. a
+    0-dim int64 operand of a uint8 op, which NumPy will not narrow implicitly)."""
+    if t._array.dtype is dt.np or np.can_cast(t._array.dtype, dt.np, "same_kind"):
+        return t
+    return t.to(dt)
+
+
 def _binary(op, a, b, out_dtype=None, **params):
+    a, b = _operand(a), _operand(b)
     rdt = result_type(a, b)
-    ta, tb = _as_tensor(a, rdt), _as_tensor(b, rdt)
+    cdt = out_dtype or rdt
+    ta, tb = _castable(_as_tensor(a, rdt), cdt), _castable(_as_tensor(b, rdt), cdt)
     _check_broadcast(ta, tb)
-    return op.apply(ta, tb, dtype=(out_dtype or rdt).np, **params)
+    return op.apply(ta, tb, dtype=cdt.np, **params)
 
 
 def _float_dtype(*xs):
@@ -57,10 +76,12 @@ def add(input, other, *, alpha=1):
 
 
 def sub(input, other, *, alpha=1):
-    if _dtype_of(input) is _dtype.bool_ and _dtype_of(other) is _dtype.bool_:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
-    return _binary(E.Sub, input, other, alpha=alpha)
+    if _dtype_of(input) is _dtype.bool_ or _dtype_of(other) is _dtype.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+    op = E.Rsub if not isinstance(input, Tensor) else E.Sub
+    return _binary(op, input, other, alpha=alpha)
 
 
 def mul(input, other):
@@ -84,6 +105,7 @@ def _dtype_of(x):
 
 
 def _nograd_binary(fn, a, b, dtype=None):
+    a, b = _operand(a), _operand(b)
     rdt = result_type(a, b)
     ta, tb = _as_tensor(a, rdt), _as_tensor(b, rdt)
     _check_broadcast(ta, tb)
@@ -112,7 +134,7 @@ def pow(input, exponent):
         if rdt is not input.dtype:
             input = input.to(rdt)
         return E.PowScalar.apply(input, exponent=exponent, dtype=rdt.np)
-    return _binary(E.Pow, input, exponent)
+    return _binary(E.Pow if isinstance(input, Tensor) else E.RPow, input, exponent)
 
 
 def neg(input):
@@ -157,7 +179,7 @@ def expm1(input):
 
 
 def square(input):
-    return input * input
+    return pow(input, 2)
 
 
 def abs(input):
@@ -203,10 +225,22 @@ def clamp(input, min=None, max=None):
         lo = None if min is None else _as_tensor(min, rdt)
         hi = None if max is None else _as_tensor(max, rdt)
         return E.ClampTensor.apply(input, lo, hi, dtype=rdt.np)
-    rdt = result_type(input, min, max)
+    return _clamp_scalar(E.Clamp, input, min, max)
+
+
+def clamp_min(input, min):
+    return _clamp_scalar(E.ClampMin, input, min, None)
+
+
+def clamp_max(input, max):
+    return _clamp_scalar(E.ClampMax, input, None, max)
+
+
+def _clamp_scalar(op, input, lo, hi):
+    rdt = result_type(input, lo, hi)
     if rdt is not input.dtype:
         input = input.to(rdt)
-    return E.Clamp.apply(input, min=min, max=max)
+    return op.apply(input, min=lo, max=hi)
 
 
 def maximum(input, other):
@@ -235,12 +269,14 @@ def masked_fill(input, mask, value):
         if value.ndim != 0:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value.ndim} dimension(s).")
-        return E.MaskedFill.apply(input, mask, value.to(input.dtype))
+        return E.MaskedFillTensor.apply(input, mask, value.to(input.dtype))
     return E.MaskedFill.apply(input, mask, None, value=value)
 
 
 def _compare(npfn):
     def fn(input, other):
+        if other is None and npfn in (np.equal, np.not_equal):
+            return npfn is np.not_equal  # `x == None` is a plain False, as in PyTorch
         return _nograd_binary(npfn, input, other, dtype=_dtype.bool_)
     fn.__name__ = npfn.__name__
     return fn
@@ -297,13 +333,18 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 # Reductions --------------------------------------------------------------------------
+def _reduce_dims(dim, ndim):
+    """Axes of a reduction: ``None`` and ``()`` both mean every dim, as in PyTorch."""
+    return R.normalize_dims(None if dim == () else dim, ndim)
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None):
-    axes = R.normalize_dims(dim, input.ndim)
+    axes = _reduce_dims(dim, input.ndim)
     if dtype is not None:
         input = input.to(_dtype.to_dtype(dtype))
     elif not input.is_floating_point():
         input = input.to(_dtype.int64)
-    return R.Sum.apply(input, axes=axes, keepdim=keepdim)
+    return (R.Sum if dim is None else R.SumDim).apply(input, axes=axes, keepdim=keepdim)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
@@ -312,7 +353,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     if not input.is_floating_point():
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {input.dtype.name.capitalize()}")
-    return R.Mean.apply(input, axes=R.normalize_dims(dim, input.ndim), keepdim=keepdim)
+    return (R.Mean if dim is None else R.MeanDim).apply(input, axes=_reduce_dims(dim, input.ndim),
+                                                        keepdim=keepdim)
 
 
 def _correction(unbiased, correction):
@@ -321,18 +363,22 @@ def _correction(unbiased, correction):
     return 1 if unbiased in (None, True) else 0
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def _var_std(op, input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):  # var(x, False) is the old unbiased= positional form
         dim, unbiased = None, dim
-    return R.Var.apply(input, axes=R.normalize_dims(dim, input.ndim),
-                       correction=_correction(unbiased, correction), keepdim=keepdim)
+    if not input.is_floating_point():
+        raise RuntimeError(f"std and var only support floating point and complex dtypes, got "
+                           f"{input.dtype}")
+    return op.apply(input, axes=_reduce_dims(dim, input.ndim),
+                    correction=_correction(unbiased, correction), keepdim=keepdim)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _var_std(R.Var, input, dim, unbiased, keepdim, correction)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    return R.Std.apply(input, axes=R.normalize_dims(dim, input.ndim),
-                       correction=_correction(unbiased, correction), keepdim=keepdim)
+    return _var_std(R.Std, input, dim, unbiased, keepdim, correction)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -361,13 +407,11 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 
 
 def amax(input, dim=(), keepdim=False):
-    return R.Amax.apply(input, axes=R.normalize_dims(dim if dim != () else None, input.ndim),
-                        keepdim=keepdim)
+    return R.Amax.apply(input, axes=_reduce_dims(dim, input.ndim), keepdim=keepdim)
 
 
 def amin(input, dim=(), keepdim=False):
-    return R.Amin.apply(input, axes=R.normalize_dims(dim if dim != () else None, input.ndim),
-                        keepdim=keepdim)
+    return R.Amin.apply(input, axes=_reduce_dims(dim, input.ndim), keepdim=keepdim)
 
 
 _MinMax = namedtuple("_MinMax", ["values", "indices"])
@@ -393,12 +437,8 @@ def _extreme(input, dim, keepdim, other, npfn, argfn, all_op, dim_op, result_typ
     if arr.shape[axis] == 0:
         raise IndexError(f"{npfn.__name__}(): Expected reduction dim {dim} to have non-zero size.")
     idx = np.expand_dims(argfn(arr, axis=axis), axis)
-    src = input if input.ndim else input.reshape(1)
-    values = dim_op.apply(src, index=idx, dim=axis)
-    if not keepdim:
-        values = values.squeeze(axis) if input.ndim else values.reshape(())
-        idx = np.squeeze(idx, axis) if input.ndim else idx.reshape(())
-    return result_type_(values, Tensor._wrap(idx.astype(np.int64)))
+    values = dim_op.apply(input, index=idx, dim=axis, keepdim=keepdim)
+    return result_type_(values, Tensor._wrap(idx.reshape(values.shape).astype(np.int64)))
 
 
 def max(input, dim=None, keepdim=False, *, other=None):
@@ -453,7 +493,9 @@ def cumsum(input, dim, *, dtype=None):
 
 def sort(input, dim=-1, descending=False, stable=False):
     arr = input._array
-    idx = np.argsort(-arr if descending else arr, axis=dim, kind="stable")
+    if descending:  # negate to keep ties in order; widen first so uint8/bool negate safely
+        arr = -(arr.astype(np.int64) if arr.dtype.kind in "bu" else arr)
+    idx = np.argsort(arr, axis=dim, kind="stable")
     return return_types.sort(gather(input, dim, Tensor._wrap(idx)), Tensor._wrap(idx.astype(np.int64)))
 
 
@@ -498,20 +540,19 @@ def matmul(input, other):
     if input.dtype is not other.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{input.dtype} != {other.dtype}")
-    a = input.unsqueeze(0) if input.ndim == 1 else input
-    b = other.unsqueeze(-1) if other.ndim == 1 else other
-    if a.shape[-1] != b.shape[-2]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ("
-                           f"{'x'.join(map(str, a.shape[-2:]))} and "
-                           f"{'x'.join(map(str, b.shape[-2:]))})")
-    op = L.MatMul if (a.ndim == 2 and b.ndim == 2) else (
-        L.Bmm if a.ndim == b.ndim == 3 and a.shape[0] == b.shape[0] else L.BroadcastMatMul)
-    out = op.apply(a, b)
-    if other.ndim == 1:
-        out = out.squeeze(-1)
-    if input.ndim == 1:
-        out = out.squeeze(-2 if other.ndim > 1 else -1)
-    return out
+    k_a = input.shape[-1]
+    k_b = other.shape[-2] if other.ndim > 1 else other.shape[0]
+    if k_a != k_b:
+        sa = input.shape[-2:] if input.ndim > 1 else (1,) + tuple(input.shape)
+        sb = other.shape[-2:] if other.ndim > 1 else tuple(other.shape) + (1,)
+        raise L.matmul_shape_error(sa, sb)
+    if input.ndim > 2 or other.ndim > 2:
+        try:
+            np.broadcast_shapes(input.shape[:-2], other.shape[:-2])
+        except ValueError:
+            raise RuntimeError(f"matmul: batch dimensions of {list(input.shape)} and "
+                               f"{list(other.shape)} cannot be broadcast") from None
+    return L.matmul_op(input.ndim, other.ndim).apply(input, other)
 
 
 def mm(input, mat2):
@@ -525,7 +566,12 @@ def bmm(input, mat2):
         raise RuntimeError(f"bmm: expected 3D tensors, got {input.ndim}D and {mat2.ndim}D")
     if input.shape[0] != mat2.shape[0]:
         raise RuntimeError(f"bmm: batch sizes differ: {input.shape[0]} and {mat2.shape[0]}")
-    return matmul(input, mat2)
+    if input.dtype is not mat2.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{input.dtype} != {mat2.dtype}")
+    if input.shape[2] != mat2.shape[1]:
+        raise L.matmul_shape_error(input.shape[1:], mat2.shape[1:])
+    return L.Bmm.apply(input, mat2)
 
 
 def dot(input, other):
@@ -628,11 +674,12 @@ def unflatten(input, dim, sizes):
 def squeeze(input, dim=None):
     shape = input._array.shape
     if dim is None:
-        new = tuple(s for s in shape if s != 1)
+        new, op = tuple(s for s in shape if s != 1), S.SqueezeAll
     else:
         dims = R.normalize_dims(dim, input.ndim)
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    return _as_view(S.Squeeze.apply(input, shape=new), input)
+        op = S.Squeeze if isinstance(dim, (int, np.integer)) else S.SqueezeDims
+    return _as_view(op.apply(input, shape=new), input)
 
 
 def unsqueeze(input, dim):
@@ -765,13 +812,15 @@ def _cat_check(tensors, name):
 
 def cat(tensors, dim=0):
     tensors = _cat_check(tensors, "cat")
-    ref = next((t for t in tensors if t.ndim > 0 or t.numel() > 0), tensors[0])
-    if ref.ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
-    # 1-D empty tensors are skipped, as in PyTorch
-    tensors = [t for t in tensors if not (t.ndim == 1 and t.numel() == 0)] or tensors[:1]
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated")
+    ref = next((t for t in tensors if not (t.ndim == 1 and t.numel() == 0)), tensors[0])
     d = ref._dim(dim)
     for i, t in enumerate(tensors):
+        if t.ndim == 1 and t.numel() == 0:
+            continue  # 1-D empty tensors are skipped, as in PyTorch
         if t.ndim != ref.ndim:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and "
                                f"{t.ndim}")
@@ -813,6 +862,14 @@ def vstack(tensors):
 
 def narrow(input, dim, start, length):
     d = input._dim(dim)
+    size = input.shape[d]
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], "
+                         f"but got {start})")
+    start %= builtins.max(size, 1)
+    if length < 0 or start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({size}).")
     key = (slice(None),) * d + (slice(start, start + length),)
     return _index(input, key, I.Slice)
 
@@ -878,13 +935,30 @@ def gather(input, dim, index):
     if index.dtype is not _dtype.int64:
         raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
     d = input._dim(dim)
+    if index.ndim != input.ndim and index.numel():
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as input "
+                           f"tensor ({index.ndim} vs {input.ndim})")
+    for k, (n, m) in enumerate(zip(index.shape, input.shape)):
+        if k != d and n > m:
+            raise RuntimeError(f"Size does not match at dimension {k} expected index "
+                               f"{list(index.shape)} to be smaller than self {list(input.shape)} "
+                               f"apart from dimension {d}")
+    if index.numel():
+        lo, hi = int(index._array.min()), int(index._array.max())
+        size = input.shape[d] if input.ndim else 1
+        if lo < 0 or hi >= size:
+            raise RuntimeError(f"index {hi if hi >= size else lo} is out of bounds for "
+                               f"dimension {d} with size {size}")
     return R.Gather.apply(input, index=index._array, dim=d)
 
 
 def index_select(input, dim, index):
     d = input._dim(dim)
+    if index.ndim > 1:
+        raise IndexError(f"index_select(): Index is supposed to be a vector, got "
+                         f"{index.ndim}-D")
     key = (slice(None),) * d + (index._array.reshape(-1),)
-    return _index(input, key, I.Index, basic=False)
+    return _index(input, key, I.IndexSelect, basic=False)
 
 
 def take_along_dim(input, indices, dim):
@@ -918,9 +992,7 @@ def _index(input, key, op=None, basic=None):
     if basic is None:
         key, basic = I.normalize_key(key, input._array.shape)
     if op is None:
-        op = I.Index
-        if basic:
-            op = I.Select if builtins.any(isinstance(k, (int, np.integer)) for k in key) else I.Slice
+        op = I.basic_op(key, input._array.shape) if basic else I.Index
     out = op.apply(input, key=key, basic=basic)
     return _as_view(out, input) if basic else out
 
@@ -936,13 +1008,18 @@ def setitem(input, key, value):
     else:
         value_t = Tensor._wrap(np.asarray(value, dtype=input._array.dtype))
     track = input._check_inplace_allowed((value_t,))
-    if not track:
-        input._array[key] = value_t._array
-        input._bump_version()
-        return
-    if value_t.dtype is not input.dtype:
-        value_t = value_t.to(input.dtype)
-    out = I.IndexPut.apply(input, value_t, key=key, basic=basic)
+    try:
+        if not track:
+            input._array[key] = value_t._array
+            input._bump_version()
+            return
+        if value_t.dtype is not input.dtype:
+            value_t = value_t.to(input.dtype)
+        op = I.setitem_op(key, basic, input._array.shape)
+        out = op.apply(input, value_t, key=key, basic=basic)
+    except ValueError as e:  # NumPy's broadcast failure
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(value_t.shape)} cannot "
+                           f"be broadcast to the indexing result ({e})") from None
     input._inplace_from(out, True)
 
 

@@ -35,6 +35,10 @@ class Sub(_Binary):
         return g, (-g * self.alpha if self.alpha != 1 else -g)
 
 
+class Rsub(Sub, backward_name="RsubBackward1"):
+    """number - tensor."""
+
+
 class Mul(_Binary):
     def forward(self, a, b, dtype):
         self.save_inputs(0, 1)
@@ -49,7 +53,8 @@ class Mul(_Binary):
 class Div(_Binary):
     def forward(self, a, b, dtype):
         self.save_inputs(0, 1)
-        return np.true_divide(a, b, dtype=dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.true_divide(a, b, dtype=dtype)
 
     def backward(self, g):
         a, b = self.saved_tensors
@@ -65,20 +70,34 @@ class Pow(_Binary, backward_name="PowBackward1"):
     def forward(self, a, b, dtype):
         self.save_inputs(0, 1)
         self.save_output()
-        return np.power(a, b, dtype=dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.power(a, b, dtype=dtype)
 
     def backward(self, g):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._grads(g)
+
+    def _grads(self, g):
         a, b, out = self.saved_tensors
+        if a.dtype is not out.dtype:  # an int base: take its log in the result's precision
+            a = a.to(out.dtype)
         need_a, need_b = self.needs_input_grad
         ga = gb = None
+        # g has the full broadcast shape, so each product can be masked in place of NaNs
         if need_a:
             ga = g * b * a ** (b - 1)
-            ga = ga.masked_fill((b == 0).expand_as(ga), 0.0) if bool((b == 0).any()) else ga
+            if bool((b == 0).any()):  # d/da a**0 = 0, also at a == 0
+                ga = ga.masked_fill(b == 0, 0.0)
         if need_b:
-            # d/db a**b = a**b * log(a); defined as 0 where a == 0 and b >= 0
-            log_a = a.log().masked_fill((a == 0) & (b >= 0), 0.0)
-            gb = g * out * log_a
+            gb = g * out * a.log()
+            zero_base = (a == 0) & (b >= 0)
+            if bool(zero_base.any()):  # d/db 0**b taken as 0 there
+                gb = gb.masked_fill(zero_base, 0.0)
         return ga, gb
+
+
+class RPow(Pow, backward_name="PowBackward2"):
+    """number ** tensor."""
 
 
 class PowScalar(Op, backward_name="PowBackward0"):
@@ -89,9 +108,10 @@ class PowScalar(Op, backward_name="PowBackward0"):
         self.exponent = exponent
         if exponent == 2:
             return np.multiply(a, a, dtype=dtype)
-        if exponent == 0.5:
-            return np.sqrt(a, dtype=dtype)
-        return np.power(a, np.asarray(exponent, dtype=dtype), dtype=dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if exponent == 0.5:
+                return np.sqrt(a, dtype=dtype)
+            return np.power(a, np.asarray(exponent, dtype=dtype), dtype=dtype)
 
     def backward(self, g):
         (a,) = self.saved_tensors
@@ -144,7 +164,7 @@ class Log(Op):
         return g / a
 
 
-class Log1p(Op):
+class Log1p(Op, backward_name="Log1PBackward0"):
     def forward(self, a):
         self.save_inputs(0)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -240,7 +260,7 @@ class Relu(Op, backward_name="ReluBackward0"):
         return g * (out > 0)
 
 
-class Clamp(Op):
+class Clamp(Op, backward_name="ClampBackward1"):
     def forward(self, a, min=None, max=None):
         self.save_inputs(0)
         self.bounds = (min, max)
@@ -257,7 +277,15 @@ class Clamp(Op):
         return g if mask is None else g * mask
 
 
-class ClampTensor(Op, backward_name="ClampBackward1"):
+class ClampMin(Clamp, backward_name="ClampMinBackward0"):
+    pass
+
+
+class ClampMax(Clamp, backward_name="ClampMaxBackward0"):
+    pass
+
+
+class ClampTensor(Op, backward_name="ClampBackward0"):
     """clamp with tensor bounds (either may be None)."""
 
     def forward(self, a, lo, hi, dtype):
@@ -278,10 +306,11 @@ class ClampTensor(Op, backward_name="ClampBackward1"):
         if need_a:
             mask = above if below is None else (below if above is None else above & below)
             ga = g * mask
+        # with crossed bounds (lo > hi) the output is hi everywhere: hi gets the gradient
         if need_lo:
-            glo = g * (~above if below is None else (~above & below))
+            glo = g * (~above if hi is None else (~above & (lo < hi)))
         if need_hi:
-            ghi = g * ~below
+            ghi = g * (~below if lo is None else (~below | (hi < lo)))
         return ga, glo, ghi
 
 
@@ -338,6 +367,46 @@ class MaskedFill(Op):
         ga = g.masked_fill(mask, 0.0) if need_a else None
         gv = g.where(mask, g.new_zeros(())).sum() if need_v else None
         return ga, None, gv
+
+
+class MaskedFillTensor(MaskedFill, backward_name="MaskedFillBackward1"):
+    """masked_fill with a 0-dim tensor value (which gets the masked gradient sum)."""
+
+
+class Fill(Op, backward_name="FillBackward2"):
+    """``fill_(number)`` out of place: the old values get a zero gradient."""
+
+    def forward(self, a, value):
+        return np.full(a.shape, value).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return g.new_zeros(g.shape)
+
+
+class Zero(Fill, backward_name="ZeroBackward0"):
+    pass
+
+
+class FillTensor(Op, backward_name="FillBackward3"):
+    """``fill_(0-dim tensor)``: the value gets the summed gradient."""
+
+    def forward(self, a, v):
+        return np.full(a.shape, v, dtype=a.dtype)
+
+    def backward(self, g):
+        need_a, need_v = self.needs_input_grad
+        return (g.new_zeros(g.shape) if need_a else None), (g.sum() if need_v else None)
+
+
+class Copy(Op, backward_name="CopyBackwards"):
+    """``copy_(src)`` out of place: ``src`` broadcast and cast to ``a``'s shape and dtype."""
+
+    def forward(self, a, src):
+        return np.broadcast_to(src, a.shape).astype(a.dtype)
+
+    def backward(self, g):
+        need_a, need_src = self.needs_input_grad
+        return (g.new_zeros(g.shape) if need_a else None), (g if need_src else None)
 
 
 class ToCopy(Op):

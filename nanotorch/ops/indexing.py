@@ -29,6 +29,8 @@ def normalize_key(key, shape):
             basic = False
         elif isinstance(k, (bool, np.bool_)):
             basic = False
+        elif isinstance(k, slice) and k.step is not None and k.step <= 0:
+            raise ValueError(f"step must be greater than zero (got {k.step})")
         elif not (k is None or k is Ellipsis or isinstance(k, (slice, int, np.integer))):
             raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or "
                              f"byte Variables are valid indices (got {type(k).__name__})")
@@ -80,6 +82,66 @@ class Slice(Index, backward_name="SliceBackward0"):
     pass
 
 
+class IndexSelect(Index, backward_name="IndexSelectBackward0"):
+    pass
+
+
+class IndexUnsqueeze(Index, backward_name="UnsqueezeBackward0"):
+    pass
+
+
+class IndexAlias(Index, backward_name="AliasBackward0"):
+    pass
+
+
+def _has_view_part(key, shape):
+    """Whether ``key`` has a part that makes a view (an int, None, or a slice that is not
+    the whole dim) besides its index arrays."""
+    n_real = sum(1 for k in key if k is not None and k is not Ellipsis
+                 and not (isinstance(k, np.ndarray) and k.dtype == np.bool_))
+    n_real += sum(k.ndim for k in key if isinstance(k, np.ndarray) and k.dtype == np.bool_)
+    dim = 0
+    for k in key:
+        if k is Ellipsis:
+            dim += len(shape) - n_real
+        elif isinstance(k, np.ndarray):
+            dim += k.ndim if k.dtype == np.bool_ else 1
+        elif k is None or isinstance(k, (bool, np.bool_)):
+            return True
+        elif isinstance(k, slice):
+            if k.indices(shape[dim]) != (0, shape[dim], 1):
+                return True
+            dim += 1
+        else:
+            return True
+    return False
+
+
+def setitem_op(key, basic, shape):
+    """PyTorch names ``x[key] = v`` IndexPutBackward0 when ``key`` is index arrays (and
+    full slices) only, CopySlices when part of it takes a view first."""
+    return IndexPut if basic or _has_view_part(key, shape) else IndexPutAdvanced
+
+
+def basic_op(key, shape):
+    """The op for a basic (view) ``key``: PyTorch applies the key's parts left to right,
+    so the node is named after the last one that does something."""
+    op, dim = IndexAlias, 0
+    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
+    for k in key:
+        if k is Ellipsis:
+            dim += len(shape) - n_real
+        elif k is None:
+            op = IndexUnsqueeze
+        elif isinstance(k, slice):
+            if k.indices(shape[dim]) != (0, shape[dim], 1):
+                op = Slice
+            dim += 1
+        else:
+            op, dim = Select, dim + 1
+    return op
+
+
 class IndexAddZeros(Op, backward_name="IndexPutBackward0"):
     """zeros(shape) with ``g`` added at ``key`` (repeated indices accumulate)."""
 
@@ -112,3 +174,7 @@ class IndexPut(Op, backward_name="CopySlices"):
                             basic=self.basic) if need_a else None
         gv = Index.apply(g, key=self.key, basic=self.basic) if need_v else None
         return ga, gv
+
+
+class IndexPutAdvanced(IndexPut, backward_name="IndexPutBackward0"):
+    pass

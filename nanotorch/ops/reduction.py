@@ -48,6 +48,10 @@ class Sum(Op):
         return _expand_back(g, self.in_shape, self.axes, self.keepdim)
 
 
+class SumDim(Sum, backward_name="SumBackward1"):
+    """sum over given dims."""
+
+
 class Mean(Op):
     def forward(self, a, axes, keepdim, dtype=None):
         self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
@@ -56,6 +60,10 @@ class Mean(Op):
 
     def backward(self, g):
         return _expand_back(g / self.count, self.in_shape, self.axes, self.keepdim)
+
+
+class MeanDim(Mean, backward_name="MeanBackward1"):
+    """mean over given dims."""
 
 
 class SumToSize(Op, backward_name="SumBackward1"):
@@ -156,10 +164,14 @@ class MinAll(_EvenlySplitExtreme, backward_name="MinBackward1"):
 
 
 class Gather(Op):
-    """``out[i][j] = a[i][index[i][j]]`` along ``dim`` (np.take_along_axis)."""
+    """``out[i][j] = a[i][index[i][j]]`` along ``dim`` (np.take_along_axis); ``index`` may
+    be smaller than ``a`` in the other dims."""
 
     def forward(self, a, index, dim):
         self.index, self.dim, self.in_shape = index, dim, a.shape
+        if any(i != dim and n != m for i, (n, m) in enumerate(zip(index.shape, a.shape))):
+            a = a[tuple(slice(None) if i == dim else slice(0, n)
+                        for i, n in enumerate(index.shape))]
         return np.take_along_axis(a, index, axis=dim)
 
     def backward(self, g):
@@ -182,15 +194,30 @@ class ScatterAddZeros(Op, backward_name="ScatterAddBackward0"):
         return Gather.apply(g, index=self.index, dim=self.dim)
 
 
-class MaxDim(Gather, backward_name="MaxBackward0"):
-    """Values of max(dim): gradient goes to the selected index only."""
+class MaxDim(Op, backward_name="MaxBackward0"):
+    """Values of max(dim) at the given indices (``index`` has the input's shape with 1 at
+    ``dim``; 0-dim inputs are taken as shape (1,)): the gradient goes there only."""
+
+    def forward(self, a, index, dim, keepdim):
+        self.index, self.dim, self.in_shape = index, dim, a.shape
+        out = np.take_along_axis(a if a.ndim else a.reshape(1), index, axis=dim)
+        if not a.ndim:
+            return out.reshape(())
+        return out if keepdim else np.squeeze(out, dim)
+
+    def backward(self, g):
+        if g.shape != self.index.shape:
+            g = g.reshape(self.index.shape)
+        shape = self.in_shape or (1,)
+        out = ScatterAddZeros.apply(g, index=self.index, dim=self.dim, shape=shape)
+        return out if out.shape == self.in_shape else out.reshape(self.in_shape)
 
 
-class MinDim(Gather, backward_name="MinBackward0"):
+class MinDim(MaxDim, backward_name="MinBackward0"):
     """Values of min(dim)."""
 
 
-class LogSumExp(Op):
+class LogSumExp(Op, backward_name="LogsumexpBackward0"):
     def forward(self, a, axes, keepdim):
         self.save_inputs(0)
         self.axes, self.keepdim = axes, keepdim

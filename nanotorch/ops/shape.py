@@ -31,7 +31,15 @@ class Reshape(View, backward_name="UnsafeViewBackward0"):
         return np.reshape(a, shape)
 
 
+class SqueezeAll(View, backward_name="SqueezeBackward0"):
+    pass
+
+
 class Squeeze(View, backward_name="SqueezeBackward1"):
+    pass
+
+
+class SqueezeDims(View, backward_name="SqueezeBackward2"):
     pass
 
 
@@ -81,15 +89,23 @@ class Repeat(Op):
 
 
 class Cat(Op):
+    """Concatenation; 1-D empty inputs are skipped (they get zero-size gradients)."""
+
     def forward(self, *arrays, dim, dtype):
-        self.sizes = [a.shape[dim] for a in arrays]
+        nd = max(a.ndim for a in arrays)
+        self.skipped = [a.ndim == 1 and a.size == 0 and nd > 1 for a in arrays]
+        self.sizes = [0 if skip else a.shape[dim] for a, skip in zip(arrays, self.skipped)]
         self.dim = dim
-        return np.concatenate(arrays, axis=dim, dtype=dtype)
+        kept = [a for a, skip in zip(arrays, self.skipped) if not skip]
+        return np.concatenate(kept, axis=dim, dtype=dtype)
 
     def backward(self, g):
         grads, start = [], 0
-        for size, need in zip(self.sizes, self.needs_input_grad):
-            grads.append(g.narrow(self.dim, start, size) if need else None)
+        for size, skip, need in zip(self.sizes, self.skipped, self.needs_input_grad):
+            if need:
+                grads.append(g.new_zeros(0) if skip else g.narrow(self.dim, start, size))
+            else:
+                grads.append(None)
             start += size
         return tuple(grads)
 
@@ -107,7 +123,7 @@ class Stack(Op):
 class Flip(Op):
     def forward(self, a, dims):
         self.dims = dims
-        return np.flip(a, axis=dims)
+        return np.flip(a, axis=dims).copy()  # a copy, as in PyTorch
 
     def backward(self, g):
         return g.flip(self.dims)

@@ -1,0 +1,112 @@
+"""Shared test helpers: torch <-> nanotorch conversion and finite-difference gradchecks.
+
+``gradcheck`` compares the vector-Jacobian product computed by autograd with central
+differences of ``<v, fn(x)>`` for a random upstream ``v``, in float64. Use small inputs:
+it evaluates ``fn`` twice per input element."""
+from __future__ import annotations
+
+import numpy as np
+
+import nanotorch as nt
+
+
+def to_torch(t, requires_grad=None):
+    """A torch tensor with a copy of ``t``'s data (and dtype); ``requires_grad`` defaults
+    to ``t.requires_grad``."""
+    import torch
+
+    out = torch.from_numpy(np.array(t.detach().numpy(), copy=True))
+    rg = t.requires_grad if requires_grad is None else requires_grad
+    return out.requires_grad_(True) if rg else out
+
+
+def from_torch(t, requires_grad=None):
+    """A nanotorch tensor with a copy of torch tensor ``t``'s data (and dtype)."""
+    out = nt.tensor(t.detach().cpu().numpy().copy())
+    rg = t.requires_grad if requires_grad is None else requires_grad
+    return out.requires_grad_(True) if rg else out
+
+
+def _outputs(fn, inputs):
+    out = fn(*inputs)
+    return out if isinstance(out, (tuple, list)) else (out,)
+
+
+def _weighted_sum(outs, vs):
+    """``sum(v * out)`` in float64 over the outputs that take part (as a Python float)."""
+    total = 0.0
+    for o, v in zip(outs, vs):
+        if v is not None:
+            total += float(np.sum(o.detach().numpy().astype(np.float64) * v))
+    return total
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0):
+    """Check autograd's gradients of ``fn(*inputs)`` against central finite differences.
+
+    ``inputs`` are nanotorch tensors; the float64 ones with ``requires_grad`` are checked
+    (others are passed through). ``fn`` may return a tensor or a tuple of tensors; every
+    floating output that requires grad gets a random upstream gradient. Raises
+    AssertionError naming the input and the worst element on a mismatch."""
+    rng = np.random.default_rng(seed)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, nt.Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad")
+    for i in checked:
+        if inputs[i].dtype is not nt.float64:
+            raise TypeError(f"gradcheck: input {i} must be float64, got {inputs[i].dtype}")
+    outs = _outputs(fn, inputs)
+    diff_outs = [o for o in outs if isinstance(o, nt.Tensor) and o.requires_grad]
+    if not diff_outs:
+        raise AssertionError("gradcheck: no output requires grad")
+    vs = [rng.standard_normal(o.shape) if (isinstance(o, nt.Tensor) and o.requires_grad) else None
+          for o in outs]
+    analytic = nt.autograd.grad(
+        diff_outs, [inputs[i] for i in checked],
+        grad_outputs=[nt.tensor(v, dtype=o.dtype) for o, v in zip(outs, vs) if v is not None],
+        allow_unused=True)
+    for i, ga in zip(checked, analytic):
+        x = inputs[i]
+        arr = x.detach().numpy()  # shares memory: perturb in place
+        numeric = np.zeros(arr.shape)
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            arr[idx] = old + eps
+            plus = _weighted_sum(_outputs(fn, inputs), vs)
+            arr[idx] = old - eps
+            minus = _weighted_sum(_outputs(fn, inputs), vs)
+            arr[idx] = old
+            numeric[idx] = (plus - minus) / (2 * eps)
+        got = np.zeros(arr.shape) if ga is None else ga.detach().numpy()
+        if got.shape != numeric.shape:
+            raise AssertionError(f"gradcheck: input {i}: gradient shape {got.shape} != input "
+                                 f"shape {numeric.shape}")
+        bad = ~np.isclose(got, numeric, atol=atol, rtol=rtol)
+        if bad.any():
+            k = np.unravel_index(np.argmax(np.abs(got - numeric) * bad), got.shape)
+            raise AssertionError(f"gradcheck: input {i} (shape {arr.shape}): {int(bad.sum())} "
+                                 f"mismatches; at {k} analytic {got[k]!r} vs numeric "
+                                 f"{numeric[k]!r}")
+    return True
+
+
+def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=1):
+    """Check second derivatives: gradcheck of ``(x, v) -> d<v, fn(x)>/dx`` built with
+    ``create_graph=True``, where the upstream gradients ``v`` are inputs too (so linear
+    ops are checked for a differentiable backward as well)."""
+    rng = np.random.default_rng(seed + 100)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, nt.Tensor) and x.requires_grad]
+    outs = [o for o in _outputs(fn, inputs) if isinstance(o, nt.Tensor) and o.requires_grad]
+    vs = [nt.tensor(rng.standard_normal(o.shape), dtype=nt.float64, requires_grad=True)
+          for o in outs]
+    n = len(inputs)
+
+    def first_grads(*args):
+        xs, v = args[:n], args[n:]
+        os_ = [o for o in _outputs(fn, xs) if isinstance(o, nt.Tensor) and o.requires_grad]
+        return tuple(nt.autograd.grad(os_, [xs[i] for i in checked], grad_outputs=list(v),
+                                      create_graph=True, allow_unused=True,
+                                      materialize_grads=True))
+
+    return gradcheck(first_grads, tuple(inputs) + tuple(vs), eps=eps, atol=atol, rtol=rtol,
+                     seed=seed)
