@@ -93,8 +93,12 @@ def to_dtype(d) -> dtype:
 
 
 def _promote_pair(a: dtype, b: dtype) -> dtype:
+    """Within a category NumPy's rule (uint8 + int8 -> int16); across categories the
+    higher category's dtype wins (int64 tensor * float32 tensor -> float32)."""
     if a is b:
         return a
+    if a._category != b._category:
+        return a if a._category > b._category else b
     return from_numpy_dtype(np.promote_types(a.np, b.np))
 
 

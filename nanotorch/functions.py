@@ -629,9 +629,18 @@ def _infer_shape(shape, numel):
     return tuple(shape)
 
 
-def _as_view(out, base):
-    out._base = base._base if base._base is not None else base
-    out._version_box = base._version_box
+def _view(input, op, **params):
+    """Apply a view op and mark the result as a view of ``input``'s base, remembering how
+    to replay it on the base (needed when the view is later modified in place)."""
+    out = op.apply(input, **params)
+    parent = input.__dict__.get("_view_fn") if input._base is not None else None
+
+    def replay(root):
+        return op.apply(parent(root) if parent is not None else root, **params)
+
+    out._base = input._base if input._base is not None else input
+    out._version_box = input._version_box
+    out.__dict__["_view_fn"] = replay
     return out
 
 
@@ -639,13 +648,13 @@ def view(input, *shape):
     if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
         raise NotImplementedError("view(dtype) is not supported")
     shape = _infer_shape(_shape_arg(shape), input.numel())
-    return _as_view(S.View.apply(input, shape=shape), input)
+    return _view(input, S.View, shape=shape)
 
 
 def reshape(input, *shape):
     shape = _infer_shape(_shape_arg(shape), input.numel())
     if shape == input._array.shape:
-        return _as_view(S.View.apply(input, shape=shape), input)
+        return _view(input, S.View, shape=shape)
     try:
         return view(input, shape)
     except RuntimeError:
@@ -679,7 +688,7 @@ def squeeze(input, dim=None):
         dims = R.normalize_dims(dim, input.ndim)
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
         op = S.Squeeze if isinstance(dim, (int, np.integer)) else S.SqueezeDims
-    return _as_view(op.apply(input, shape=new), input)
+    return _view(input, op, shape=new)
 
 
 def unsqueeze(input, dim):
@@ -689,7 +698,7 @@ def unsqueeze(input, dim):
                          f"but got {dim})")
     dim %= nd
     shape = input._array.shape
-    return _as_view(S.Unsqueeze.apply(input, shape=shape[:dim] + (1,) + shape[dim:]), input)
+    return _view(input, S.Unsqueeze, shape=shape[:dim] + (1,) + shape[dim:])
 
 
 def permute(input, *dims):
@@ -701,7 +710,7 @@ def permute(input, *dims):
     dims = tuple(input._dim(d) for d in dims)
     if sorted(dims) != list(range(input.ndim)):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return _as_view(S.Permute.apply(input, dims=dims), input)
+    return _view(input, S.Permute, dims=dims)
 
 
 def transpose(input, dim0, dim1):
@@ -710,7 +719,7 @@ def transpose(input, dim0, dim1):
     d0, d1 = input._dim(dim0), input._dim(dim1)
     dims = list(range(input.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return _as_view(S.Transpose.apply(input, dims=tuple(dims)), input)
+    return _view(input, S.Transpose, dims=tuple(dims))
 
 
 swapaxes = swapdims = transpose
@@ -721,7 +730,7 @@ def t(input):
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
     if input.ndim < 2:
         return input
-    return _as_view(S.T.apply(input, dims=(1, 0)), input)
+    return _view(input, S.T, dims=(1, 0))
 
 
 def _T(input):
@@ -758,7 +767,7 @@ def expand(input, *sizes):
     target = tuple(target)
     if target == shape:
         return input
-    return _as_view(S.Expand.apply(input, shape=target), input)
+    return _view(input, S.Expand, shape=target)
 
 
 def expand_as(input, other):
@@ -993,8 +1002,9 @@ def _index(input, key, op=None, basic=None):
         key, basic = I.normalize_key(key, input._array.shape)
     if op is None:
         op = I.basic_op(key, input._array.shape) if basic else I.Index
-    out = op.apply(input, key=key, basic=basic)
-    return _as_view(out, input) if basic else out
+    if basic:
+        return _view(input, op, key=key, basic=basic)
+    return op.apply(input, key=key, basic=basic)
 
 
 def getitem(input, key):

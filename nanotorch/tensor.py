@@ -335,10 +335,9 @@ class Tensor:
         track = self._requires_grad or any(isinstance(o, Tensor) and o._requires_grad
                                            for o in others)
         base = self._base
-        if track and base is not None and (base._requires_grad or self._requires_grad):
-            raise RuntimeError(
-                "in-place modification of a view of a tensor that requires grad is not "
-                "supported by nanotorch; apply the op out of place or on the base tensor")
+        if track and base is not None and base._requires_grad and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
         return track
 
     def _inplace_from(self, out: "Tensor", track: bool):
@@ -360,15 +359,38 @@ class Tensor:
                     snap._requires_grad = self._requires_grad
                     s.tensor, s.version_box, s.version = snap, snap._version_box, 0
         if out._array is not self._array:
+            if not self._array.flags.writeable:
+                raise RuntimeError("unsupported operation: more than one element of the "
+                                   "written-to tensor refers to a single memory location. "
+                                   "Please clone() the tensor before performing the operation.")
             np.copyto(self._array, out._array, casting="unsafe")
         self._version_box[0] += 1
-        if node is not None:
-            self.grad_fn, self._output_nr, self._requires_grad = node, out._output_nr, True
-            if node._saved:
-                for s in node._saved:
-                    if s is not None and s.is_output:
-                        s.version_box, s.version = self._version_box, self._version_box[0]
+        if node is None:
+            return self
+        if self._base is not None:
+            self._rebase_view(out)
+            return self
+        self.grad_fn, self._output_nr, self._requires_grad = node, out._output_nr, True
+        if node._saved:
+            for s in node._saved:
+                if s is not None and s.is_output:
+                    # same values as self now: share its array and let the temporary go
+                    s.array = self._array
+                    s.version_box, s.version = self._version_box, self._version_box[0]
         return self
+
+    def _rebase_view(self, out):
+        """After an in-place op on this view: its base becomes the old base with the view's
+        region replaced by ``out`` (a CopySlices node), and this view a view of that."""
+        from .ops.shape import CopySlices
+        base = self._base
+        view_fn = self.__dict__["_view_fn"]
+        new_base = CopySlices.apply(base, out, view_fn=view_fn)
+        base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, 0, True
+        from .autograd.grad_mode import enable_grad
+        with enable_grad():
+            again = view_fn(base)
+        self.grad_fn, self._output_nr, self._requires_grad = again.grad_fn, 0, True
 
     def _apply_inplace(self, fn, *others):
         """``self = fn(self, *others)`` in place, with PyTorch's autograd rules."""

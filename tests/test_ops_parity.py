@@ -801,14 +801,39 @@ def test_fill_and_copy_into_plain_tensors():
     check(lambda T, v: T.zeros(2, 3, dtype=T.int32).fill_(2.7), rnd(3), grad=False)
 
 
-@pytest.mark.xfail(strict=True, reason="lead's tensor.py: in-place ops on a view of a tensor "
-                   "that requires grad raise (y[1:3] += v is getitem, add_ on the view, setitem)")
 def test_inplace_on_view_of_graph_tensor():
     def fn(T, x, v):
         y = x * 1
         y[1:3] += v
         return y
     check(fn, rnd(4, 3), rnd(3, seed=2))
+
+
+@pytest.mark.parametrize("case", ["row_mul", "transpose_relu", "nested_views", "setitem_view",
+                                  "view_then_base_used"])
+def test_inplace_on_views_gradients(case):
+    def fn(T, x, v):
+        y = x * 1
+        if case == "row_mul":
+            y[0].mul_(v)
+        elif case == "transpose_relu":
+            y.t()[1:].relu_()
+        elif case == "nested_views":
+            y.view(12)[2:8].view(2, 3).add_(v * 2)
+        elif case == "setitem_view":
+            y[1][0:2] = v[:2] * 3
+        else:
+            z = y[2]
+            z.sub_(v)
+            return y * z.sum()
+        return y * 2
+    check(fn, rnd(4, 3), rnd(3, seed=2))
+
+
+def test_inplace_on_view_of_leaf_raises():
+    x = nt.ones(3, 2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        x[0].add_(1)
 
 
 @pytest.mark.parametrize("expr", ["x.add_(1)", "x.mul_(1.5)", "x.add_(T.tensor([1.5, 2.5, 3.5]))",
@@ -918,20 +943,11 @@ PROMOTE_OPS = {"add": lambda T, a, b: a + b, "mul": lambda T, a, b: a * b,
 SCALARS = {"int": 2, "float": 2.5, "bool_scalar": True}
 
 
-def _numpy_promotion_bug(da, db, zero_dim_b):
-    # _dtype._promote_pair uses np.promote_types: int32/int64 with float32 -> float64
-    return not zero_dim_b and {da, db} in ({"float32", "int64"}, {"float32", "int32"})
-
-
 def _promotion_cases():
     for da in TENSOR_DTYPES:
         for db in TENSOR_DTYPES + list(SCALARS):
             for zero_dim_b in ([False, True] if db in TENSOR_DTYPES else [False]):
-                marks = ()
-                if _numpy_promotion_bug(da, db, zero_dim_b):
-                    marks = pytest.mark.xfail(strict=True, reason="lead's _dtype bug: int tensor "
-                                              "with float32 tensor promotes to float64")
-                yield pytest.param(da, db, zero_dim_b, marks=marks,
+                yield pytest.param(da, db, zero_dim_b,
                                    id=f"{da}-{db}{'-0d' if zero_dim_b else ''}")
 
 
@@ -962,8 +978,6 @@ def test_type_promotion(da, db, zero_dim_b):
                 check(lambda T: case(T), grad=False)
 
 
-@pytest.mark.xfail(strict=True, reason="lead's _dtype bug: np.promote_types(int64, float32) "
-                   "is float64, PyTorch gives float32")
 def test_promotion_int_tensor_times_float32_tensor():
     assert (nt.tensor([1, 2]) * nt.tensor([1.0, 2.0])).dtype is nt.float32
 

@@ -127,3 +127,32 @@ class Flip(Op):
 
     def backward(self, g):
         return g.flip(self.dims)
+
+
+class CopySlices(Op, backward_name="CopySlices"):
+    """The base of a view after an in-place op on the view: ``base`` with the view's
+    region replaced by ``src``. The data is already in place; forward only links the graph."""
+
+    def forward(self, base, src, view_fn):
+        self.view_fn = view_fn
+        return base
+
+    def backward(self, g):
+        from ..autograd.grad_mode import is_grad_enabled, no_grad
+        need_base, need_src = self.needs_input_grad
+        g_base = g_src = None
+        if need_base:
+            if is_grad_enabled():  # create_graph: keep it differentiable
+                mask = g.new_ones(g.shape)
+                with no_grad():
+                    self.view_fn(mask).zero_()
+                g_base = g * mask
+            else:
+                g_base = g.clone()
+                self.view_fn(g_base).zero_()
+        if need_src:
+            g_src = self.view_fn(g)
+        return g_base, g_src
+
+    def _release_extra(self):
+        self.view_fn = None
