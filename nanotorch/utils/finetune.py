@@ -1,0 +1,99 @@
+"""Fine-tuning helpers: find and replace a classifier head, freeze a backbone, count
+trainable parameters."""
+from __future__ import annotations
+
+from .. import nn
+
+
+def head_name(model: nn.Module) -> str:
+    """Dotted name of the final classifier layer: ``fc`` for ResNets,
+    ``classifier.<last>`` for VGG/MobileNet, else the last Linear in the module tree."""
+    if isinstance(getattr(model, "fc", None), nn.Linear):
+        return "fc"
+    classifier = getattr(model, "classifier", None)
+    if isinstance(classifier, nn.Sequential) and len(classifier) and isinstance(
+            classifier[-1], nn.Linear):
+        return f"classifier.{len(classifier) - 1}"
+    if isinstance(classifier, nn.Linear):
+        return "classifier"
+    last = None
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Linear):
+            last = name
+    if last is None:
+        raise ValueError(f"{type(model).__name__} has no Linear layer to use as the head")
+    return last
+
+
+def replace_head(model: nn.Module, num_classes: int) -> nn.Linear:
+    """Swap the classifier head for a fresh ``Linear(in_features, num_classes)``."""
+    name = head_name(model)
+    old = model.get_submodule(name)
+    new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
+    new.to(old.weight.dtype)
+    parent_name, _, attr = name.rpartition(".")
+    parent = model.get_submodule(parent_name)
+    if isinstance(parent, nn.Sequential) and attr.isdigit():
+        parent[int(attr)] = new
+    else:
+        setattr(parent, attr, new)
+    return new
+
+
+def freeze(model: nn.Module, mode: str = "backbone") -> list[nn.Module]:
+    """Set ``requires_grad=False`` on part of ``model``; return the frozen modules (train
+    with them in eval mode: frozen BatchNorm keeps its statistics, frozen Dropout is off).
+
+    ``mode``: ``"backbone"`` (everything but the classifier head), ``"none"``, ``"all"``,
+    or a module name such as ``layer3`` / ``features.10``: that module and every module
+    registered before it are frozen."""
+    model.requires_grad_(True)
+    if mode == "none":
+        return []
+    if mode == "all":
+        model.requires_grad_(False)
+        return [model]
+    target = head_name(model) if mode == "backbone" else mode
+    try:
+        model.get_submodule(target)
+    except AttributeError:
+        tops = [n for n, _ in model.named_children()]
+        raise ValueError(f"freeze: '{mode}' is not a module of {type(model).__name__}; its "
+                         f"top-level modules are {tops}") from None
+    frozen = []
+    _collect(model, "", target, mode == "backbone", frozen)
+    for m in frozen:
+        m.requires_grad_(False)
+    return frozen
+
+
+def _collect(module, prefix, target, skip_target, frozen) -> bool:
+    """Append to ``frozen`` the children of ``module`` that come before ``target`` (and
+    ``target`` itself unless ``skip_target``, and everything after it when it is skipped).
+    Returns whether ``target`` was reached."""
+    reached = False
+    for name, child in module.named_children():
+        full = prefix + name
+        if reached:
+            if skip_target:
+                frozen.append(child)  # backbone mode: all but the head
+            continue
+        if full == target:
+            reached = True
+            if not skip_target:
+                frozen.append(child)
+        elif target.startswith(full + "."):
+            reached = _collect(child, full + ".", target, skip_target, frozen)
+        else:
+            frozen.append(child)
+    return reached
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    total = trainable = 0
+    for p in model.parameters():
+        total += p.numel()
+        if p.requires_grad:
+            trainable += p.numel()
+    return trainable, total

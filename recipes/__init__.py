@@ -1,0 +1,1 @@
+"""Command-line fine-tuning recipes built on nanotorch."""
