@@ -4,8 +4,8 @@ General convolutions lower to im2col + one BLAS matmul per group; 1x1 stride-1
 unpadded convolutions are a plain matmul; depthwise convolutions
 (groups == in_channels, any channel multiplier) use direct Numba loops.
 
-The column buffer is laid out (C*kh*kw, N, OH*OW) so that each group is a
-single large GEMM over the whole batch instead of N small ones.
+Columns are built for a chunk of m samples at a time, laid out
+(C*kh*kw, m, OH*OW), so each group of a chunk is one GEMM.
 """
 import numpy as np
 from numba import njit, prange
@@ -78,13 +78,18 @@ def _valid_range(off, s, size, n_out):
     return lo, hi
 
 
-@njit(parallel=True, cache=True)
+# _im2col/_col2im run on one thread on purpose: they alternate with
+# multi-threaded BLAS calls chunk by chunk, and with the default
+# OMP_WAIT_POLICY Numba's OpenMP workers keep spinning after a parallel region,
+# starving OpenBLAS's threads (measured ~25x slower on 2 cores). The GEMMs
+# carry the parallelism.
+@njit(cache=True)
 def _im2col(xf, geo, m, cf):
     """Columns of m samples: cf viewed as (C*KH*KW, m, OH*OW) gets
     cf[(c*KH+i)*KW+j, n, oh*OW+ow] = x_padded[n, c, oh*sh+i*dh, ow*sw+j*dw]."""
     C, H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW = geo
     L = OH * OW
-    for t in prange(C * KH * KW * m):
+    for t in range(C * KH * KW * m):
         r = t // m
         n = t - r * m
         c = r // (KH * KW)
@@ -113,12 +118,12 @@ def _im2col(xf, geo, m, cf):
                 cf[dst + np.uint64(ow)] = 0
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _col2im(cf, geo, m, gxf):
     """Adjoint of _im2col: scatter-add the columns of m samples into gxf (overwritten)."""
     C, H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW = geo
     L = OH * OW
-    for t in prange(m * C):
+    for t in range(m * C):
         n = t // C
         c = t - n * C
         base = t * H * W
@@ -224,10 +229,12 @@ def _dw_grad_weight(xf, gyf, geo, N, O, part):
                     g0 = np.uint64(yb + oh * OW + lo)
                     if sw == 1:
                         for q in range(hi - lo):
-                            acc[ab + np.uint64(q)] += gyf[g0 + np.uint64(q)] * xf[src + np.uint64(q)]
+                            uq = np.uint64(q)
+                            acc[ab + uq] += gyf[g0 + uq] * xf[src + uq]
                     else:
                         for q in range(hi - lo):
-                            acc[ab + np.uint64(q)] += gyf[g0 + np.uint64(q)] * xf[src + np.uint64(q * sw)]
+                            uq = np.uint64(q)
+                            acc[ab + uq] += gyf[g0 + uq] * xf[src + np.uint64(q * sw)]
                 s = 0.0
                 for q in range(hi - lo):
                     s += acc[ab + np.uint64(q)]
@@ -237,9 +244,10 @@ def _dw_grad_weight(xf, gyf, geo, N, O, part):
 # ----------------------------------------------------------------------------
 # public API
 
-# Columns are built for a chunk of samples at a time, sized to stay in cache
-# and small enough for malloc to recycle the buffer (a fresh 50 MB buffer per
-# call costs more in page faults than the im2col itself).
+# Columns are built for a chunk of samples at a time: small enough to stay in
+# cache and for malloc to recycle the buffer (a fresh 50 MB buffer per call
+# costs more in page faults than the im2col itself), large enough that the
+# GEMMs are few (each multi-threaded BLAS call is a sync point between cores).
 _CHUNK_BYTES = 2 << 20
 
 
@@ -327,12 +335,13 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups,
     gy = np.ascontiguousarray(grad_y)
     G, Og, L = groups, O // groups, OH * OW
     gx = np.empty(x.shape, dtype=x.dtype) if need_input else None
-    gw = np.zeros(w.shape, dtype=x.dtype) if need_weight else None
     if N == 0:
+        gw = np.zeros(w.shape, dtype=x.dtype) if need_weight else None
         return (None if gx is None else np.zeros_like(gx)), gw, gb
 
     if _is_depthwise(x, groups):
         geo = _geo(x, w, stride, padding, dilation, OH, OW)
+        gw = None
         if need_input:
             _dw_grad_input(w.reshape(-1), gy.reshape(-1), geo, N, O, gx.reshape(-1))
         if need_weight:
@@ -341,24 +350,23 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups,
             gw = part.sum(axis=0).reshape(w.shape)
         return gx, gw, gb
 
-    if _is_pointwise(w, stride, padding, dilation):
-        if need_input:
-            wt = w.reshape(G, Og, Cg).transpose(0, 2, 1)
-            np.matmul(wt, gy.reshape(N, G, Og, L), out=gx.reshape(N, G, Cg, L))
-        if need_weight:
-            # one GEMM over the whole batch: (G, Og, N*L) @ (G, N*L, Cg)
-            gyt = np.ascontiguousarray(gy.reshape(N, O, L).transpose(1, 0, 2))
-            xt = np.ascontiguousarray(x.reshape(N, C, L).transpose(1, 0, 2))
-            np.matmul(gyt.reshape(G, Og, N * L), xt.reshape(G, Cg, N * L).transpose(0, 2, 1),
-                      out=gw.reshape(G, Og, Cg))
-        return gx, gw, gb
+    pointwise = _is_pointwise(w, stride, padding, dilation)
+    if pointwise and need_input:  # batched matmul, already NCHW
+        wt = w.reshape(G, Og, Cg).transpose(0, 2, 1)
+        np.matmul(wt, gy.reshape(N, G, Og, L), out=gx.reshape(N, G, Cg, L))
+    gx_cols = need_input and not pointwise  # grad_x via GEMM + col2im
+    if not (need_weight or gx_cols):
+        return gx, None, gb
 
     K = Cg * KH * KW
     geo = _geo(x, w, stride, padding, dilation, OH, OW)
     nb, chunks = _chunks(N, C * KH * KW * L * x.itemsize)
     buf = np.empty(C * KH * KW * nb * L, dtype=x.dtype)
     gyt_buf = np.empty(O * nb * L, dtype=x.dtype) if nb > 1 else None
-    gw_part = np.empty((G, Og, K), dtype=x.dtype) if need_weight else None
+    # weight grads accumulate transposed, (G, K, Og): cols @ gy.T measured
+    # faster in OpenBLAS than gy @ cols.T for every conv shape tried
+    gwt = np.empty((G, K, Og), dtype=x.dtype) if need_weight else None
+    part = np.empty((G, K, Og), dtype=x.dtype) if need_weight and len(chunks) > 1 else None
     wt = w.reshape(G, Og, K).transpose(0, 2, 1)
     for n0, n1 in chunks:
         m = n1 - n0
@@ -370,10 +378,20 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups,
             gyt = gyt.reshape(G, Og, m * L)
         cols = buf[:C * KH * KW * m * L]
         if need_weight:
-            _im2col(x[n0:n1].reshape(-1), geo, m, cols)
-            np.matmul(gyt, cols.reshape(G, K, m * L).transpose(0, 2, 1), out=gw_part)
-            gw.reshape(G, Og, K)[...] += gw_part
-        if need_input:
+            if not pointwise:
+                _im2col(x[n0:n1].reshape(-1), geo, m, cols)
+            elif m == 1:  # a sample's (C, H*W) already is its column matrix
+                cols = x[n0].reshape(-1)
+            else:
+                cols.reshape(C, m, L)[...] = x[n0:n1].reshape(m, C, L).transpose(1, 0, 2)
+            colst = cols.reshape(G, K, m * L)
+            if n0 == 0:
+                np.matmul(colst, gyt.transpose(0, 2, 1), out=gwt)
+            else:
+                np.matmul(colst, gyt.transpose(0, 2, 1), out=part)
+                gwt += part
+        if gx_cols:
             np.matmul(wt, gyt, out=cols.reshape(G, K, m * L))
             _col2im(cols, geo, m, gx[n0:n1].reshape(-1))
+    gw = None if gwt is None else np.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(w.shape)
     return gx, gw, gb

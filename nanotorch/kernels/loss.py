@@ -2,115 +2,268 @@
 weights, ignore_index, label smoothing), NLL and BCE-with-logits.
 
 Cross-entropy sees logits as (N, C, L) (L = product of the extra dims) and
-handles each of the N*L positions in one pass: max, sum of exp, loss. Forward
-saves only the per-position logsumexp (float64); backward recomputes softmax
-from it, so no softmax tensor is kept between the two.
+handles each of the N*L positions in one pass over its C logits: max, sum of
+exp, loss. With L == 1 a position is a contiguous row; with class-index
+targets and L > 1, blocks of positions run along the contiguous L axis (class
+probability targets then use strided lines). Forward saves only the
+per-position logsumexp (float64); backward recomputes softmax from it, so no
+softmax tensor is kept between the two.
 """
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange, set_num_threads
+
+from .activation import cast_like, line_max, vexp, vlog1p_unit, vsigmoid
 
 _FM = {"reassoc", "contract", "arcp"}
+# Below this many elements a kernel runs on one thread (see _launch).
+_PARALLEL_MIN = 1 << 14
 _REDUCTIONS = ("mean", "sum", "none")
 _BCE_CHUNK = 1 << 14
+_BLOCK = 256   # positions per block in the K-dim cross-entropy kernels
 
 
 # ------------------------------------------------------------ cross-entropy
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(error_model="numpy", fastmath=_FM)
+def _ce_index_line(x, w, tk, ignore, eps, wsum):
+    """(logsumexp, loss, target weight) of one class line x."""
+    m = line_max(x)
+    s = 0.0
+    sm = 0.0   # sum_k w[k] * (m - x[k]): the smoothing term without log(s)
+    if eps > 0.0:
+        for k in range(x.size):
+            d = x[k] - m
+            s += vexp(d)
+            sm -= w[k] * d
+    else:
+        for k in range(x.size):
+            s += vexp(x[k] - m)
+    ls = math.log(s)
+    if tk == ignore:
+        return m + ls, 0.0, 0.0
+    v = (1.0 - eps) * w[tk] * (ls - (x[tk] - m))
+    if eps > 0.0:
+        v += eps / x.size * (wsum * ls + sm)
+    return m + ls, v, w[tk]
+
+
+@njit(error_model="numpy", fastmath=_FM, inline="always")
+def _softmax_at(x, k, hi, lo):
+    """exp(x[k] - lse) in x's type, lse = hi + lo split so float32 stays exact."""
+    return vexp((x[k] - hi) - lo)
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _ce_index_line_bwd(x, out, w, tk, ignore, eps, wsum, g, lse):
+    if tk == ignore:
+        for k in range(x.size):
+            out[k] = 0.0
+        return
+    hi = cast_like(lse, x[0])
+    lo = cast_like(lse - hi, x[0])
+    a = g * (1.0 - eps) * w[tk]   # weight of the one-hot term
+    if eps > 0.0:
+        b = g * eps / x.size      # weight of the uniform term
+        ab = a + b * wsum
+        for k in range(x.size):
+            out[k] = ab * _softmax_at(x, k, hi, lo) - b * w[k]
+    else:
+        at = cast_like(a, x[0])
+        for k in range(x.size):
+            out[k] = at * _softmax_at(x, k, hi, lo)
+    out[tk] -= a
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _ce_index_block(x, i, l0, l1, t, w, ignore, eps, wsum, lse, loss, wt):
+    """_ce_index_line for positions l0..l1 of batch row i of (N, C, L) logits,
+    every inner loop running along the contiguous L axis (t, lse, loss, wt
+    are flat over positions i*L + l). Rows are taken as slices: a plain
+    0-based loop over a contiguous slice is what LLVM vectorises."""
+    c, ln = x.shape[1], x.shape[2]
+    nb = l1 - l0
+    base = i * ln + l0
+    tq = t[base:base + nb]
+    m = x[i, 0, l0:l1].copy()
+    for k in range(1, c):
+        row = x[i, k, l0:l1]
+        for q in range(nb):
+            m[q] = max(row[q], m[q])
+    s = np.zeros(nb)
+    sm = np.zeros(nb)
+    for k in range(c):
+        row = x[i, k, l0:l1]
+        wk = w[k]
+        for q in range(nb):
+            d = row[q] - m[q]
+            s[q] += vexp(d)
+            sm[q] -= wk * d
+    lse_q = lse[base:base + nb]
+    loss_q = loss[base:base + nb]
+    wt_q = wt[base:base + nb]
+    for q in range(nb):
+        ls = math.log(s[q])
+        lse_q[q] = m[q] + ls
+        tk = tq[q]
+        if tk == ignore:
+            loss_q[q] = 0.0
+            wt_q[q] = 0.0
+        else:
+            v = (1.0 - eps) * w[tk] * (ls - (x[i, tk, l0 + q] - m[q]))
+            if eps > 0.0:
+                v += eps / c * (wsum * ls + sm[q])
+            loss_q[q] = v
+            wt_q[q] = w[tk]
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _ce_index_block_bwd(x, out, i, l0, l1, t, w, ignore, eps, wsum, g, lse):
+    c, ln = x.shape[1], x.shape[2]
+    nb = l1 - l0
+    base = i * ln + l0
+    tq = t[base:base + nb]
+    lse_q = lse[base:base + nb]
+    a = np.zeros(nb)    # weight of the one-hot term, 0 where ignored
+    b = np.zeros(nb)    # weight of the uniform term
+    for q in range(nb):
+        tk = tq[q]
+        if tk != ignore:
+            a[q] = g[base + q] * (1.0 - eps) * w[tk]
+            b[q] = g[base + q] * eps / c
+    ab = a + b * wsum
+    for k in range(c):
+        row = x[i, k, l0:l1]
+        orow = out[i, k, l0:l1]
+        wk = w[k]
+        for q in range(nb):
+            orow[q] = ab[q] * vexp(row[q] - lse_q[q]) - b[q] * wk
+    for q in range(nb):
+        tk = tq[q]
+        if tk != ignore:
+            out[i, tk, l0 + q] -= a[q]
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _ce_prob_line(x, p, w, eps):
+    """(logsumexp, loss) of one class line x with target probabilities p."""
+    m = line_max(x)
+    c = x.size
+    s = 0.0
+    qa = 0.0   # sum_k q[k], q = w * smoothed p
+    qb = 0.0   # sum_k q[k] * (m - x[k])
+    for k in range(c):
+        d = x[k] - m
+        s += vexp(d)
+        q = w[k] * ((1.0 - eps) * p[k] + eps / c)
+        qa += q
+        qb -= q * d
+    ls = math.log(s)
+    return m + ls, qa * ls + qb
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _ce_prob_line_bwd(x, p, out, w, eps, g, lse):
+    c = x.size
+    qa = 0.0
+    for k in range(c):
+        qa += w[k] * ((1.0 - eps) * p[k] + eps / c)
+    hi = cast_like(lse, x[0])
+    lo = cast_like(lse - hi, x[0])
+    for k in range(c):
+        q = w[k] * ((1.0 - eps) * p[k] + eps / c)
+        out[k] = g * (qa * _softmax_at(x, k, hi, lo) - q)
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _ce_index_fwd(x, t, w, ignore, eps, lse, loss, wt):
-    """Per-position loss and target weight for class-index targets."""
+    """Per-position logsumexp, loss and target weight, class-index targets."""
     n, c, ln = x.shape
     wsum = w.sum()
-    for pos in prange(n * ln):
-        i = pos // ln
-        l = pos - i * ln
-        m = x[i, 0, l]
-        for k in range(1, c):
-            if x[i, k, l] > m:
-                m = x[i, k, l]
-        s = 0.0
-        sm = 0.0   # sum_k w[k] * (m - x[k]), the smoothing term without log(s)
-        for k in range(c):
-            d = x[i, k, l] - m
-            s += math.exp(d)
-            if eps > 0.0:
-                sm -= w[k] * d
-        ls = math.log(s)
-        lse[pos] = m + ls
-        tk = t[pos]
-        if tk == ignore:
-            loss[pos] = 0.0
-            wt[pos] = 0.0
-        else:
-            v = (1.0 - eps) * w[tk] * (ls - (x[i, tk, l] - m))
-            if eps > 0.0:
-                v += eps / c * (wsum * ls + sm)
-            loss[pos] = v
-            wt[pos] = w[tk]
+    if ln == 1:
+        x2 = x.reshape(n, c)
+        for i in prange(n):
+            r = _ce_index_line(x2[i], w, t[i], ignore, eps, wsum)
+            lse[i] = r[0]
+            loss[i] = r[1]
+            wt[i] = r[2]
+    else:
+        nb = (ln + _BLOCK - 1) // _BLOCK
+        for item in prange(n * nb):
+            i = item // nb
+            l0 = (item - i * nb) * _BLOCK
+            _ce_index_block(x, i, l0, min(ln, l0 + _BLOCK), t, w, ignore, eps, wsum, lse, loss,
+                            wt)
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _ce_index_bwd(x, t, w, ignore, eps, lse, gpos, out):
     n, c, ln = x.shape
     wsum = w.sum()
-    for pos in prange(n * ln):
-        i = pos // ln
-        l = pos - i * ln
-        tk = t[pos]
-        if tk == ignore:
-            for k in range(c):
-                out[i, k, l] = 0.0
-            continue
-        a = gpos[pos] * (1.0 - eps) * w[tk]   # weight of the one-hot term
-        b = gpos[pos] * eps / c               # weight of the uniform term
-        ab = a + b * wsum
-        lv = lse[pos]
-        for k in range(c):
-            out[i, k, l] = ab * math.exp(x[i, k, l] - lv) - b * w[k]
-        out[i, tk, l] -= a
+    if ln == 1:
+        x2 = x.reshape(n, c)
+        o2 = out.reshape(n, c)
+        for i in prange(n):
+            _ce_index_line_bwd(x2[i], o2[i], w, t[i], ignore, eps, wsum, gpos[i], lse[i])
+    else:
+        nb = (ln + _BLOCK - 1) // _BLOCK
+        for item in prange(n * nb):
+            i = item // nb
+            l0 = (item - i * nb) * _BLOCK
+            _ce_index_block_bwd(x, out, i, l0, min(ln, l0 + _BLOCK), t, w, ignore, eps, wsum,
+                                gpos, lse)
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _ce_prob_fwd(x, p, w, eps, lse, loss):
-    """Per-position loss for class-probability targets."""
+    """Per-position logsumexp and loss, class-probability targets."""
     n, c, ln = x.shape
-    for pos in prange(n * ln):
-        i = pos // ln
-        l = pos - i * ln
-        m = x[i, 0, l]
-        for k in range(1, c):
-            if x[i, k, l] > m:
-                m = x[i, k, l]
-        s = 0.0
-        qa = 0.0   # sum_k q[k]
-        qb = 0.0   # sum_k q[k] * (m - x[k])
-        for k in range(c):
-            d = x[i, k, l] - m
-            s += math.exp(d)
-            q = w[k] * ((1.0 - eps) * p[i, k, l] + eps / c)
-            qa += q
-            qb -= q * d
-        ls = math.log(s)
-        lse[pos] = m + ls
-        loss[pos] = qa * ls + qb
+    if ln == 1:
+        x2 = x.reshape(n, c)
+        p2 = p.reshape(n, c)
+        for i in prange(n):
+            r = _ce_prob_line(x2[i], p2[i], w, eps)
+            lse[i] = r[0]
+            loss[i] = r[1]
+    else:
+        for pos in prange(n * ln):
+            i = pos // ln
+            l = pos - i * ln
+            r = _ce_prob_line(x[i, :, l], p[i, :, l], w, eps)
+            lse[pos] = r[0]
+            loss[pos] = r[1]
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _ce_prob_bwd(x, p, w, eps, lse, gpos, out):
     n, c, ln = x.shape
-    for pos in prange(n * ln):
-        i = pos // ln
-        l = pos - i * ln
-        qa = 0.0
-        for k in range(c):
-            qa += w[k] * ((1.0 - eps) * p[i, k, l] + eps / c)
-        g = gpos[pos]
-        lv = lse[pos]
-        for k in range(c):
-            q = w[k] * ((1.0 - eps) * p[i, k, l] + eps / c)
-            out[i, k, l] = g * (qa * math.exp(x[i, k, l] - lv) - q)
+    if ln == 1:
+        x2 = x.reshape(n, c)
+        p2 = p.reshape(n, c)
+        o2 = out.reshape(n, c)
+        for i in prange(n):
+            _ce_prob_line_bwd(x2[i], p2[i], o2[i], w, eps, gpos[i], lse[i])
+    else:
+        for pos in prange(n * ln):
+            i = pos // ln
+            l = pos - i * ln
+            _ce_prob_line_bwd(x[i, :, l], p[i, :, l], out[i, :, l], w, eps, gpos[pos],
+                              lse[pos])
+
+
+def _launch(kernel, work, *args):
+    """Call a parallel kernel, on one thread when ``work`` (elements touched) is
+    small: there the thread hand-off costs more than it saves, and on a busy
+    machine a parallel region can stall waiting for a descheduled thread."""
+    if work >= _PARALLEL_MIN:
+        return kernel(*args)
+    prev = get_num_threads()
+    set_num_threads(1)
+    try:
+        return kernel(*args)
+    finally:
+        set_num_threads(prev)
 
 
 def _check_float(arr, name):
@@ -230,13 +383,13 @@ def cross_entropy_forward(logits, target, weight=None, ignore_index=-100,
     if _is_prob_target(logits, target):
         if npos:
             p3 = np.ascontiguousarray(target).reshape(x3.shape)
-            _ce_prob_fwd(x3, p3, w, eps, lse, loss)
+            _launch(_ce_prob_fwd, x3.size, x3, p3, w, eps, lse, loss)
         denom = float(npos)
     else:
         t = _index_target(target, batch, c, ignore_index, logits.shape)
         wt = np.zeros(npos)
         if npos:
-            _ce_index_fwd(x3, t, w, int(ignore_index), eps, lse, loss, wt)
+            _launch(_ce_index_fwd, x3.size, x3, t, w, int(ignore_index), eps, lse, loss, wt)
         denom = wt.sum()
     return _reduce(loss, denom, reduction, batch, logits.dtype), (lse, denom)
 
@@ -259,11 +412,11 @@ def cross_entropy_backward(grad_loss, logits, target, saved, weight=None, ignore
     if _is_prob_target(logits, target):
         if out.size:
             p3 = np.ascontiguousarray(target).reshape(x3.shape)
-            _ce_prob_bwd(x3, p3, w, eps, lse, gpos, out)
+            _launch(_ce_prob_bwd, x3.size, x3, p3, w, eps, lse, gpos, out)
     else:
         t = _index_target(target, batch, c, ignore_index, logits.shape)
         if out.size:
-            _ce_index_bwd(x3, t, w, int(ignore_index), eps, lse, gpos, out)
+            _launch(_ce_index_bwd, x3.size, x3, t, w, int(ignore_index), eps, lse, gpos, out)
     return out.reshape(logits.shape)
 
 
@@ -313,66 +466,107 @@ def nll_loss_backward(grad_loss, logp, target, weight=None, ignore_index=-100,
 
 # ------------------------------------------------------------ BCE with logits
 
-@njit(cache=True, parallel=True, fastmath=_FM)
-def _bce_fwd(x, y, w, pw, out, write):
-    """Elementwise BCE-with-logits on flat arrays; w and pw repeat with their
-    own period (their size). Writes ``out`` if ``write``; returns the sum."""
-    n = x.size
-    kw = w.size
-    kp = pw.size
-    nchunks = (n + _BCE_CHUNK - 1) // _BCE_CHUNK
-    part = np.zeros(nchunks)
-    for ch in prange(nchunks):
-        lo = ch * _BCE_CHUNK
-        iw = lo % kw
-        ip = lo % kp
-        acc = 0.0
-        for i in range(lo, min(n, lo + _BCE_CHUNK)):
-            xv = np.float64(x[i])
-            yv = np.float64(y[i])
-            lw = 1.0 + (pw[ip] - 1.0) * yv
-            # softplus(-x) = -log(sigmoid(x)), written to avoid overflow
-            sp = math.log1p(math.exp(-abs(xv))) + max(-xv, 0.0)
-            v = w[iw] * ((1.0 - yv) * xv + lw * sp)
+@njit(error_model="numpy", fastmath=_FM, inline="always")
+def _bce_elem(xv, yv, wv, pv):
+    """w * ((1 - y) x + (1 + (pw - 1) y) softplus(-x)), softplus written so
+    that no exp overflows."""
+    x = np.float64(xv)
+    y = np.float64(yv)
+    sp = vlog1p_unit(vexp(-abs(x))) + max(-x, 0.0)
+    return wv * ((1.0 - y) * x + (1.0 + (pv - 1.0) * y) * sp)
+
+
+@njit(error_model="numpy", fastmath=_FM, inline="always")
+def _bce_elem_bwd(xv, yv, wv, pv, g):
+    """g * w * ((1 + (pw - 1) y) sigmoid(x) - pw y)."""
+    x = np.float64(xv)
+    y = np.float64(yv)
+    s = vsigmoid(x)
+    return g * wv * ((1.0 + (pv - 1.0) * y) * s - pv * y)
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _bce_span(x, y, w, pw, out, write):
+    """Loss over a span; w and pw have the span's length, or length 1."""
+    acc = 0.0
+    if w.size == 1:
+        wv = w[0]
+        pv = pw[0]
+        for i in range(x.size):
+            v = _bce_elem(x[i], y[i], wv, pv)
             if write:
                 out[i] = v
             acc += v
-            iw += 1
-            if iw == kw:
-                iw = 0
-            ip += 1
-            if ip == kp:
-                ip = 0
-        part[ch] = acc
+    else:
+        for i in range(x.size):
+            v = _bce_elem(x[i], y[i], w[i], pw[i])
+            if write:
+                out[i] = v
+            acc += v
+    return acc
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _bce_span_bwd(x, y, w, pw, g, out):
+    """Gradient over a span; w, pw and g have the span's length, or length 1."""
+    if w.size == 1 and g.size == 1:
+        for i in range(x.size):
+            out[i] = _bce_elem_bwd(x[i], y[i], w[0], pw[0], g[0])
+    elif w.size == 1:
+        for i in range(x.size):
+            out[i] = _bce_elem_bwd(x[i], y[i], w[0], pw[0], g[i])
+    elif g.size == 1:
+        for i in range(x.size):
+            out[i] = _bce_elem_bwd(x[i], y[i], w[i], pw[i], g[0])
+    else:
+        for i in range(x.size):
+            out[i] = _bce_elem_bwd(x[i], y[i], w[i], pw[i], g[i])
+
+
+@njit(error_model="numpy")
+def _bce_chunking(n, r):
+    """Elements per parallel chunk (a multiple of the period r) and chunk count."""
+    per = _BCE_CHUNK if r == 1 else r * max(1, _BCE_CHUNK // r)
+    return per, (n + per - 1) // per
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
+def _bce_fwd(x, y, w, pw, out, write):
+    """BCE-with-logits on flat arrays; w and pw (equal sizes) repeat with
+    period w.size. Writes ``out`` if ``write``; returns the sum."""
+    n = x.size
+    r = w.size
+    per, nchunks = _bce_chunking(n, r)
+    part = np.zeros(nchunks)
+    for ch in prange(nchunks):
+        lo = ch * per
+        hi = min(n, lo + per)
+        if r == 1:
+            part[ch] = _bce_span(x[lo:hi], y[lo:hi], w, pw, out[lo:hi], write)
+        else:
+            acc = 0.0
+            for s0 in range(lo, hi, r):
+                acc += _bce_span(x[s0:s0 + r], y[s0:s0 + r], w, pw, out[s0:s0 + r], write)
+            part[ch] = acc
     return part.sum()
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _bce_bwd(x, y, w, pw, g, out):
-    """d loss / d x = g * w * ((1 + (pw-1) y) sigmoid(x) - pw y); g has size 1 or n."""
+    """Gradient of _bce_fwd's loss; g is the upstream gradient, size 1 or n."""
     n = x.size
-    kw = w.size
-    kp = pw.size
-    kg = g.size
-    nchunks = (n + _BCE_CHUNK - 1) // _BCE_CHUNK
+    r = w.size
+    per, nchunks = _bce_chunking(n, r)
     for ch in prange(nchunks):
-        lo = ch * _BCE_CHUNK
-        iw = lo % kw
-        ip = lo % kp
-        for i in range(lo, min(n, lo + _BCE_CHUNK)):
-            xv = np.float64(x[i])
-            yv = np.float64(y[i])
-            e = math.exp(-abs(xv))
-            s = 1.0 / (1.0 + e) if xv >= 0 else e / (1.0 + e)
-            pwv = pw[ip]
-            gv = g[i] if kg == n else g[0]
-            out[i] = gv * w[iw] * ((1.0 + (pwv - 1.0) * yv) * s - pwv * yv)
-            iw += 1
-            if iw == kw:
-                iw = 0
-            ip += 1
-            if ip == kp:
-                ip = 0
+        lo = ch * per
+        hi = min(n, lo + per)
+        if r == 1:
+            gs = g[lo:hi] if g.size > 1 else g
+            _bce_span_bwd(x[lo:hi], y[lo:hi], w, pw, gs, out[lo:hi])
+        else:
+            for s0 in range(lo, hi, r):
+                gs = g[s0:s0 + r] if g.size > 1 else g
+                _bce_span_bwd(x[s0:s0 + r], y[s0:s0 + r], w, pw, gs, out[s0:s0 + r])
 
 
 def _periodic(arr, name, shape, dtype):
@@ -410,6 +604,10 @@ def _bce_inputs(x, y, weight, pos_weight):
         raise ValueError(f"target dtype {y.dtype} != input dtype {x.dtype}")
     w = _periodic(weight, "weight", x.shape, x.dtype)
     pw = _periodic(pos_weight, "pos_weight", x.shape, x.dtype)
+    # both periods are products of trailing dims (or 1), so the larger is a
+    # multiple of the smaller: repeat both to it
+    r = max(w.size, pw.size)
+    w, pw = np.tile(w, r // w.size), np.tile(pw, r // pw.size)
     return (np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(y).reshape(-1), w, pw)
 
 
@@ -420,7 +618,7 @@ def bce_with_logits_forward(x, y, weight=None, pos_weight=None, reduction="mean"
     xf, yf, w, pw = _bce_inputs(x, y, weight, pos_weight)
     write = reduction == "none"
     out = np.empty(xf.size if write else 0, x.dtype)
-    total = _bce_fwd(xf, yf, w, pw, out, write) if xf.size else 0.0
+    total = _launch(_bce_fwd, xf.size, xf, yf, w, pw, out, write) if xf.size else 0.0
     if write:
         return out.reshape(x.shape)
     if reduction == "mean":
@@ -444,5 +642,5 @@ def bce_with_logits_backward(grad_loss, x, y, weight=None, pos_weight=None, redu
         g = g.reshape(1) / (xf.size if reduction == "mean" and xf.size else 1)
     out = np.empty(xf.size, x.dtype)
     if xf.size:
-        _bce_bwd(xf, yf, w, pw, g, out)
+        _launch(_bce_bwd, xf.size, xf, yf, w, pw, g, out)
     return out.reshape(x.shape)

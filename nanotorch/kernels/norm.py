@@ -2,16 +2,20 @@
 
 Statistics are accumulated in float64 with two passes (mean, then the sum of
 squared deviations), so float32 inputs with a large mean keep their variance.
-Batch norm sees its input as (N, C, L); layer norm as (M, D) rows.
+Batch norm sees its input as (N, C, L): per-channel loops when L > 1, and for
+(N, C) input (L == 1) column sums that run along the contiguous C axis.
+Layer norm sees (M, D) rows.
 """
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, njit, prange, set_num_threads
 
 # 'reassoc' lets LLVM vectorise the float64 sums; no NaN/Inf assumptions.
 _FM = {"reassoc", "contract", "arcp"}
+# Below this many elements a kernel runs on one thread (see _launch).
+_PARALLEL_MIN = 1 << 14
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _bn_stats(x):
     """Per-channel mean and biased variance of x (N, C, L), float64."""
     n, c, ln = x.shape
@@ -34,7 +38,7 @@ def _bn_stats(x):
     return mean, var
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _bn_grad_sums(g, x, mu):
     """Per-channel sum(g) and sum(g * (x - mu)) of (N, C, L) arrays, float64."""
     n, c, ln = x.shape
@@ -54,10 +58,47 @@ def _bn_grad_sums(g, x, mu):
     return sg, sgx
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
+def _col_sums(g, x, mu, mode, nblocks):
+    """Column sums over the rows of (N, C) arrays, in float64: mode 0 gives
+    (sum(x), -), mode 1 (sum((x-mu)^2), -), mode 2 (sum(g), sum(g * (x-mu))).
+    Row blocks run in parallel, each into its own partial row, so the inner
+    loop runs along contiguous C."""
+    n, c = x.shape
+    per = (n + nblocks - 1) // nblocks
+    p1 = np.zeros((nblocks, c))
+    p2 = np.zeros((nblocks, c))
+    for blk in prange(nblocks):
+        a1 = p1[blk]
+        a2 = p2[blk]
+        for i in range(blk * per, min(n, (blk + 1) * per)):
+            xr = x[i]
+            if mode == 0:
+                for k in range(c):
+                    a1[k] += xr[k]
+            elif mode == 1:
+                for k in range(c):
+                    d = xr[k] - mu[k]
+                    a1[k] += d * d
+            else:
+                gr = g[i]
+                for k in range(c):
+                    a1[k] += gr[k]
+                    a2[k] += gr[k] * (xr[k] - mu[k])
+    return p1.sum(axis=0), p2.sum(axis=0)
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _bn_apply(x, mu, a, c, out):
     """out = a[k] * (x - mu[k]) + c[k] per channel k of (N, C, L) arrays."""
     n, ch, ln = x.shape
+    if ln == 1:
+        x2 = x.reshape(n, ch)
+        o2 = out.reshape(n, ch)
+        for i in prange(n):
+            for k in range(ch):
+                o2[i, k] = a[k] * (x2[i, k] - mu[k]) + c[k]
+        return
     for i in prange(n):
         for k in range(ch):
             m = mu[k]
@@ -67,10 +108,18 @@ def _bn_apply(x, mu, a, c, out):
                 out[i, k, j] = ak * (x[i, k, j] - m) + ck
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _bn_apply2(g, x, mu, a, b, c, out):
     """out = a[k] * g + b[k] * (x - mu[k]) + c[k] per channel k."""
     n, ch, ln = x.shape
+    if ln == 1:
+        g2 = g.reshape(n, ch)
+        x2 = x.reshape(n, ch)
+        o2 = out.reshape(n, ch)
+        for i in prange(n):
+            for k in range(ch):
+                o2[i, k] = a[k] * g2[i, k] + b[k] * (x2[i, k] - mu[k]) + c[k]
+        return
     for i in prange(n):
         for k in range(ch):
             m = mu[k]
@@ -81,7 +130,7 @@ def _bn_apply2(g, x, mu, a, b, c, out):
                 out[i, k, j] = ak * g[i, k, j] + bk * (x[i, k, j] - m) + ck
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _ln_forward(x, w, b, eps, y, mean, invstd):
     """Row-wise layer norm of x (M, D); writes y, mean (M,), invstd (M,)."""
     m, d = x.shape
@@ -101,7 +150,7 @@ def _ln_forward(x, w, b, eps, y, mean, invstd):
         invstd[r] = rs
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _ln_backward(g, x, mean, invstd, w, gx, need_x, need_wb, nchunks):
     """Layer-norm backward over rows of (M, D); returns float64 (gw, gb).
 
@@ -136,6 +185,47 @@ def _ln_backward(g, x, mean, invstd, w, gx, need_x, need_wb, nchunks):
 
 
 # ----------------------------------------------------------------- checks
+
+
+def _launch(kernel, work, *args):
+    """Call a parallel kernel, on one thread when ``work`` (elements touched) is
+    small: there the thread hand-off costs more than it saves, and on a busy
+    machine a parallel region can stall waiting for a descheduled thread."""
+    if work >= _PARALLEL_MIN:
+        return kernel(*args)
+    prev = get_num_threads()
+    set_num_threads(1)
+    try:
+        return kernel(*args)
+    finally:
+        set_num_threads(prev)
+
+
+def _row_blocks(x):
+    """How many row blocks to give threads in _col_sums / _ln_backward."""
+    work_threads = get_num_threads() if x.size >= _PARALLEL_MIN else 1
+    return max(1, min(x.shape[0], work_threads))
+
+
+def _channel_stats(x3):
+    """Per-channel (mean, biased var) of (N, C, L), float64."""
+    n, c, ln = x3.shape
+    if ln > 1:
+        return _launch(_bn_stats, x3.size, x3)
+    x2 = x3.reshape(n, c)
+    nb = _row_blocks(x2)
+    mean = _launch(_col_sums, x2.size, x2, x2, np.zeros(c), 0, nb)[0] / n
+    return mean, _launch(_col_sums, x2.size, x2, x2, mean, 1, nb)[0] / n
+
+
+def _channel_grad_sums(g3, x3, mu):
+    """Per-channel (sum(g), sum(g * (x - mu))) of (N, C, L), float64."""
+    n, c, ln = x3.shape
+    if ln > 1:
+        return _launch(_bn_grad_sums, x3.size, g3, x3, mu)
+    return _launch(_col_sums, x3.size, g3.reshape(n, c), x3.reshape(n, c), mu, 2,
+                   _row_blocks(x3))
+
 
 def _check_float(arr, name):
     if not isinstance(arr, np.ndarray):
@@ -185,12 +275,12 @@ def batch_norm_train_forward(x, weight, bias, eps):
                          f"got input shape {x.shape}")
     w = _param(weight, "weight", (c,), x.dtype)
     b = _param(bias, "bias", (c,), x.dtype)
-    mean, var = _bn_stats(x3)
+    mean, var = _channel_stats(x3)
     invstd = 1.0 / np.sqrt(var + eps)
     scale = invstd if w is None else invstd * w
     shift = np.zeros(c) if b is None else b
     y = np.empty(x3.shape, x.dtype)
-    _bn_apply(x3, mean, scale, shift, y)
+    _launch(_bn_apply, x3.size, x3, mean, scale, shift, y)
     dt = x.dtype
     return y.reshape(x.shape), mean.astype(dt), invstd.astype(dt), var.astype(dt)
 
@@ -211,7 +301,7 @@ def batch_norm_eval_forward(x, running_mean, running_var, weight, bias, eps):
         scale = scale * w
     shift = np.zeros(c) if b is None else b
     y = np.empty(x3.shape, x.dtype)
-    _bn_apply(x3, rm, scale, shift, y)
+    _launch(_bn_apply, x3.size, x3, rm, scale, shift, y)
     return y.reshape(x.shape)
 
 
@@ -238,13 +328,14 @@ def batch_norm_backward(grad_y, x, mean, invstd, weight, need_input, need_weight
     gx = gw = gb = None
     if not (need_input or need_weight or need_bias):
         return gx, gw, gb
-    sg, sgx = _bn_grad_sums(g3, x3, mu)
+    sg, sgx = _channel_grad_sums(g3, x3, mu)
     if need_input:
         count = n * ln
         k = rs if w is None else rs * w
         # gx = k * (g - sg/count - xhat * sum(g*xhat)/count), xhat = (x-mu)*rs
         gx = np.empty(x3.shape, x.dtype)
-        _bn_apply2(g3, x3, mu, k, -k * rs * rs * sgx / count, -k * sg / count, gx)
+        _launch(_bn_apply2, x3.size, g3, x3, mu, k, -k * rs * rs * sgx / count,
+                -k * sg / count, gx)
         gx = gx.reshape(x.shape)
     if need_weight:
         gw = (sgx * rs).astype(x.dtype)
@@ -270,10 +361,10 @@ def batch_norm_eval_backward(grad_y, x, running_mean, running_var, weight, eps,
     zeros = np.zeros(c)
     if need_input:
         gx = np.empty(x3.shape, x.dtype)
-        _bn_apply(g3, zeros, rs if w is None else rs * w, zeros, gx)
+        _launch(_bn_apply, x3.size, g3, zeros, rs if w is None else rs * w, zeros, gx)
         gx = gx.reshape(x.shape)
     if need_weight or need_bias:
-        sg, sgx = _bn_grad_sums(g3, x3, rm)
+        sg, sgx = _channel_grad_sums(g3, x3, rm)
         if need_weight:
             gw = (sgx * rs).astype(x.dtype)
         if need_bias:
@@ -311,8 +402,8 @@ def layer_norm_forward(x, normalized_ndim, weight, bias, eps):
         mean[:] = np.nan
         invstd[:] = np.nan
     else:
-        _ln_forward(x2, np.ones(d) if w is None else w, np.zeros(d) if b is None else b,
-                    float(eps), y, mean, invstd)
+        _launch(_ln_forward, x2.size, x2, np.ones(d) if w is None else w,
+                np.zeros(d) if b is None else b, float(eps), y, mean, invstd)
     batch = x.shape[:x.ndim - normalized_ndim]
     return y.reshape(x.shape), mean.reshape(batch), invstd.reshape(batch)
 
@@ -334,12 +425,11 @@ def layer_norm_backward(grad_y, x, mean, invstd, weight, normalized_ndim,
     need_wb = bool(need_weight or need_bias)
     gx = np.empty_like(x2) if need_input else np.empty((0, d), x.dtype)
     if need_input or need_wb:
-        nchunks = max(1, min(m, get_num_threads()))
-        gw, gb = _ln_backward(np.ascontiguousarray(grad_y).reshape(m, d), x2,
-                              np.ascontiguousarray(mean).reshape(m),
-                              np.ascontiguousarray(invstd).reshape(m),
-                              np.ones(d) if w is None else w, gx,
-                              bool(need_input), need_wb, nchunks)
+        nchunks = _row_blocks(x2)
+        gw, gb = _launch(_ln_backward, x2.size, np.ascontiguousarray(grad_y).reshape(m, d),
+                         x2, np.ascontiguousarray(mean).reshape(m),
+                         np.ascontiguousarray(invstd).reshape(m),
+                         np.ones(d) if w is None else w, gx, bool(need_input), need_wb, nchunks)
     gx = gx.reshape(x.shape) if need_input else None
     gw = gw.astype(x.dtype).reshape(norm_shape) if need_weight else None
     gb = gb.astype(x.dtype).reshape(norm_shape) if need_bias else None

@@ -12,7 +12,7 @@ _PARALLEL_MIN = 1 << 16
 _CHUNK = 1 << 14
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sgd(p, g, buf, c, use_momentum, nesterov, maximize, first_step):
     """c = [lr, momentum, 1 - dampening, weight_decay]."""
     lr, mom, keep, wd = c[0], c[1], c[2], c[3]
@@ -27,7 +27,7 @@ def _sgd(p, g, buf, c, use_momentum, nesterov, maximize, first_step):
         p[i] = p[i] - lr * d
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _adam(p, g, m, v, vmax, c, amsgrad, maximize, decoupled):
     """c = [lr, 1 - beta1, beta1, beta2, 1 - beta2, eps, weight_decay,
     1 - lr * weight_decay, lr / bias_correction1, sqrt(bias_correction2)]."""
@@ -58,7 +58,7 @@ def _adam(p, g, m, v, vmax, c, amsgrad, maximize, decoupled):
         p[i] = pv - step_size * (mv / denom)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _sgd_parallel(p, g, buf, c, use_momentum, nesterov, maximize, first_step):
     n = p.size
     for ch in prange((n + _CHUNK - 1) // _CHUNK):
@@ -68,7 +68,7 @@ def _sgd_parallel(p, g, buf, c, use_momentum, nesterov, maximize, first_step):
         _sgd(p[lo:hi], g[lo:hi], b, c, use_momentum, nesterov, maximize, first_step)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _adam_parallel(p, g, m, v, vmax, c, amsgrad, maximize, decoupled):
     n = p.size
     for ch in prange((n + _CHUNK - 1) // _CHUNK):

@@ -160,44 +160,60 @@ def _max_backward(gy, idx, gx, bad):
         bad[p] = nbad
 
 
-@njit(parallel=True, cache=True)
+# reassoc lets LLVM vectorise the window sums (a serial add chain is ~5x slower)
+@njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
 def _window_avg_forward(x, hs, he, hd, ws, we, wd, y):
-    N, C = x.shape[0], x.shape[1]
+    N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
+    xf = x.reshape(-1)
     for t in prange(N * C):
         n = t // C
         c = t - n * C
-        xp = x[n, c]
         yp = y[n, c]
+        base = t * H * W
         for oh in range(OH):
             for ow in range(OW):
                 s = 0.0
-                for h in range(hs[oh], he[oh]):
-                    for w in range(ws[ow], we[ow]):
-                        s += xp[h, w]
+                if ws[ow] == 0 and we[ow] == W:  # full-width window: one contiguous run
+                    b = np.uint64(base + hs[oh] * W)
+                    for k in range((he[oh] - hs[oh]) * W):
+                        s += xf[b + np.uint64(k)]
+                else:
+                    for h in range(hs[oh], he[oh]):
+                        b = np.uint64(base + h * W)
+                        for w in range(ws[ow], we[ow]):
+                            s += xf[b + np.uint64(w)]
                 div = hd[oh] * wd[ow]
                 yp[oh, ow] = s / div if div != 0 else 0.0
 
 
 @njit(parallel=True, cache=True)
 def _window_avg_backward(gy, hs, he, hd, ws, we, wd, gx):
-    N, C = gx.shape[0], gx.shape[1]
+    N, C, H, W = gx.shape
     OH, OW = gy.shape[2], gy.shape[3]
+    gf = gx.reshape(-1)
     for t in prange(N * C):
         n = t // C
         c = t - n * C
-        gp = gx[n, c]
         gyp = gy[n, c]
-        gp[:, :] = 0
+        base = t * H * W
+        for k in range(H * W):
+            gf[np.uint64(base + k)] = 0
         for oh in range(OH):
             for ow in range(OW):
                 div = hd[oh] * wd[ow]
                 if div == 0:
                     continue
                 g = gyp[oh, ow] / div
-                for h in range(hs[oh], he[oh]):
-                    for w in range(ws[ow], we[ow]):
-                        gp[h, w] += g
+                if ws[ow] == 0 and we[ow] == W:  # full-width window: one contiguous run
+                    b = np.uint64(base + hs[oh] * W)
+                    for k in range((he[oh] - hs[oh]) * W):
+                        gf[b + np.uint64(k)] += g
+                else:
+                    for h in range(hs[oh], he[oh]):
+                        b = np.uint64(base + h * W)
+                        for w in range(ws[ow], we[ow]):
+                            gf[b + np.uint64(w)] += g
 
 
 # ----------------------------------------------------------------------------

@@ -1,81 +1,222 @@
 """Softmax, log-softmax and logsumexp along any axis, with their backwards.
 
-The input is viewed as (pre, n, post) with the reduced axis in the middle; each
-of the pre*post lines is handled by one loop iteration (stride ``post``), so
-the same kernel serves the last axis (post == 1) and inner axes. Sums are
+The input is viewed as (pre, n, post) with the reduced axis in the middle.
+For the last axis (post == 1) each contiguous row is one loop iteration;
+otherwise blocks of up to 256 neighbouring lines are handled side by side, so
+the inner loops still run along contiguous memory and vectorise. Sums are
 accumulated in float64; the max is subtracted first, so +-1e4 logits are safe.
 """
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange, set_num_threads
+
+from .activation import cast_like, line_max, vexp
 
 _FM = {"reassoc", "contract", "arcp"}
+# Below this many elements a kernel runs on one thread (see _launch).
+_PARALLEL_MIN = 1 << 14
+_BLOCK = 256   # lines handled side by side when the axis is not the last
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(error_model="numpy", fastmath=_FM)
+def _line_softmax(x, out, log):
+    """(log-)softmax of the 1-D line x into out."""
+    # The apply loops run in x's type (float32 vectors are twice as wide);
+    # (x - m) - log(s) keeps log-softmax exact to rounding for big logits.
+    m = line_max(x)
+    s = 0.0
+    if log:
+        for j in range(x.size):
+            s += vexp(x[j] - m)
+        logs = cast_like(math.log(s), m)
+        for j in range(x.size):
+            out[j] = (x[j] - m) - logs
+    else:
+        for j in range(x.size):
+            e = vexp(x[j] - m)
+            out[j] = e
+            s += e
+        inv = cast_like(1.0 / s, m)
+        for j in range(x.size):
+            out[j] = out[j] * inv
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _line_softmax_bwd(g, y, out, log):
+    s = 0.0
+    if log:
+        for j in range(y.size):
+            s += g[j]
+        st = cast_like(s, y[0])
+        for j in range(y.size):
+            out[j] = g[j] - vexp(y[j]) * st
+    else:
+        for j in range(y.size):
+            s += g[j] * y[j]
+        st = cast_like(s, y[0])
+        for j in range(y.size):
+            out[j] = y[j] * (g[j] - st)
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _line_logsumexp(x):
+    m = line_max(x)
+    if math.isinf(m):   # all -inf, or a +inf present: shift by 0 instead
+        m = cast_like(0.0, m)
+    s = 0.0
+    for j in range(x.size):
+        s += vexp(x[j] - m)
+    return m + math.log(s)
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _block_max(x, p, k0, k1):
+    """Max over axis 1 of x[p, :, k0:k1] (x is (pre, n, post), n >= 1)."""
+    m = x[p, 0, k0:k1].copy()
+    for j in range(1, x.shape[1]):
+        row = x[p, j, k0:k1]
+        for q in range(m.size):
+            m[q] = max(row[q], m[q])
+    return m
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _block_softmax(x, out, p, k0, k1, log):
+    """(log-)softmax over axis 1 for the lines k0..k1 of x[p]: the inner loops
+    run along the contiguous last axis (the lines side by side)."""
+    n = x.shape[1]
+    m = _block_max(x, p, k0, k1)
+    s = np.zeros(m.size)
+    if log:
+        for j in range(n):
+            row = x[p, j, k0:k1]
+            for q in range(m.size):
+                s[q] += vexp(row[q] - m[q])
+        logs = np.empty(m.size, x.dtype)
+        for q in range(m.size):
+            logs[q] = math.log(s[q])
+        for j in range(n):
+            row = x[p, j, k0:k1]
+            orow = out[p, j, k0:k1]
+            for q in range(m.size):
+                orow[q] = (row[q] - m[q]) - logs[q]
+    else:
+        for j in range(n):
+            row = x[p, j, k0:k1]
+            orow = out[p, j, k0:k1]
+            for q in range(m.size):
+                e = vexp(row[q] - m[q])
+                orow[q] = e
+                s[q] += e
+        inv = np.empty(m.size, x.dtype)
+        for q in range(m.size):
+            inv[q] = 1.0 / s[q]
+        for j in range(n):
+            orow = out[p, j, k0:k1]
+            for q in range(m.size):
+                orow[q] = orow[q] * inv[q]
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _block_softmax_bwd(g, y, out, p, k0, k1, log):
+    n = y.shape[1]
+    nb = k1 - k0
+    s = np.zeros(nb)
+    for j in range(n):
+        grow = g[p, j, k0:k1]
+        yrow = y[p, j, k0:k1]
+        for q in range(nb):
+            s[q] += grow[q] if log else grow[q] * yrow[q]
+    st = s.astype(y.dtype)
+    for j in range(n):
+        grow = g[p, j, k0:k1]
+        yrow = y[p, j, k0:k1]
+        orow = out[p, j, k0:k1]
+        if log:
+            for q in range(nb):
+                orow[q] = grow[q] - vexp(yrow[q]) * st[q]
+        else:
+            for q in range(nb):
+                orow[q] = yrow[q] * (grow[q] - st[q])
+
+
+@njit(error_model="numpy", fastmath=_FM)
+def _block_logsumexp(x, out, p, k0, k1):
+    m = _block_max(x, p, k0, k1)
+    for q in range(m.size):
+        if math.isinf(m[q]):   # see _line_logsumexp
+            m[q] = 0.0
+    s = np.zeros(m.size)
+    for j in range(x.shape[1]):
+        row = x[p, j, k0:k1]
+        for q in range(m.size):
+            s[q] += vexp(row[q] - m[q])
+    for q in range(m.size):
+        out[p, k0 + q] = m[q] + math.log(s[q])
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _softmax_fwd(x, out, log):
     pre, n, post = x.shape
-    for line in prange(pre * post):
-        p = line // post
-        k = line - p * post
-        m = x[p, 0, k]
-        for j in range(1, n):
-            v = x[p, j, k]
-            if v > m:
-                m = v
-        s = 0.0
-        for j in range(n):
-            e = math.exp(x[p, j, k] - m)
-            if not log:
-                out[p, j, k] = e
-            s += e
-        if log:
-            shift = m + math.log(s)
-            for j in range(n):
-                out[p, j, k] = x[p, j, k] - shift
-        else:
-            inv = 1.0 / s
-            for j in range(n):
-                out[p, j, k] = out[p, j, k] * inv
+    if post == 1:
+        x2 = x.reshape(pre, n)
+        o2 = out.reshape(pre, n)
+        for p in prange(pre):
+            _line_softmax(x2[p], o2[p], log)
+    else:
+        nb = (post + _BLOCK - 1) // _BLOCK
+        for item in prange(pre * nb):
+            p = item // nb
+            k0 = (item - p * nb) * _BLOCK
+            _block_softmax(x, out, p, k0, min(post, k0 + _BLOCK), log)
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _softmax_bwd(g, y, out, log):
     pre, n, post = y.shape
-    for line in prange(pre * post):
-        p = line // post
-        k = line - p * post
-        s = 0.0
-        if log:
-            for j in range(n):
-                s += g[p, j, k]
-            for j in range(n):
-                out[p, j, k] = g[p, j, k] - math.exp(y[p, j, k]) * s
-        else:
-            for j in range(n):
-                s += g[p, j, k] * y[p, j, k]
-            for j in range(n):
-                out[p, j, k] = y[p, j, k] * (g[p, j, k] - s)
+    if post == 1:
+        g2 = g.reshape(pre, n)
+        y2 = y.reshape(pre, n)
+        o2 = out.reshape(pre, n)
+        for p in prange(pre):
+            _line_softmax_bwd(g2[p], y2[p], o2[p], log)
+    else:
+        nb = (post + _BLOCK - 1) // _BLOCK
+        for item in prange(pre * nb):
+            p = item // nb
+            k0 = (item - p * nb) * _BLOCK
+            _block_softmax_bwd(g, y, out, p, k0, min(post, k0 + _BLOCK), log)
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
 def _logsumexp(x, out):
+    """out[p, k] = logsumexp of x[p, :, k]; x is (pre, n, post) with n >= 1."""
     pre, n, post = x.shape
-    for line in prange(pre * post):
-        p = line // post
-        k = line - p * post
-        m = -np.inf
-        for j in range(n):
-            v = x[p, j, k]
-            if v > m:
-                m = v
-        if math.isinf(m):   # all -inf, or a +inf present: shift by 0 instead
-            m = 0.0
-        s = 0.0
-        for j in range(n):
-            s += math.exp(x[p, j, k] - m)
-        out[p, k] = m + math.log(s)
+    if post == 1:
+        x2 = x.reshape(pre, n)
+        for p in prange(pre):
+            out[p, 0] = _line_logsumexp(x2[p])
+    else:
+        nb = (post + _BLOCK - 1) // _BLOCK
+        for item in prange(pre * nb):
+            p = item // nb
+            k0 = (item - p * nb) * _BLOCK
+            _block_logsumexp(x, out, p, k0, min(post, k0 + _BLOCK))
+
+
+def _launch(kernel, work, *args):
+    """Call a parallel kernel, on one thread when ``work`` (elements touched) is
+    small: there the thread hand-off costs more than it saves, and on a busy
+    machine a parallel region can stall waiting for a descheduled thread."""
+    if work >= _PARALLEL_MIN:
+        return kernel(*args)
+    prev = get_num_threads()
+    set_num_threads(1)
+    try:
+        return kernel(*args)
+    finally:
+        set_num_threads(prev)
 
 
 def _check(x, name):
@@ -109,7 +250,7 @@ def _forward(x, axis, log):
     x3 = _as3d(x, ax)
     out = np.empty_like(x3)
     if x3.size:
-        _softmax_fwd(x3, out, log)
+        _launch(_softmax_fwd, x3.size, x3, out, log)
     return out.reshape(x.shape)
 
 
@@ -123,7 +264,7 @@ def _backward(grad_y, y, axis, log):
     y3 = _as3d(y, ax)
     out = np.empty_like(y3)
     if y3.size:
-        _softmax_bwd(_as3d(grad_y, ax), y3, out, log)
+        _launch(_softmax_bwd, y3.size, _as3d(grad_y, ax), y3, out, log)
     return out.reshape(y.shape)
 
 
@@ -158,16 +299,17 @@ def logsumexp(x, axis, keepdims=False):
     if len(set(axes)) != len(axes):
         raise ValueError(f"axis {axis} repeats an axis")
     if x.ndim == 0:
-        moved = x.reshape(1, 1, 1)
-    else:
+        x3 = x.reshape(1, 1, 1)
+    elif len(axes) == 1:
+        x3 = _as3d(x, axes[0])
+    else:   # move the reduced axes to the back, as one
         keep = [a for a in range(x.ndim) if a not in axes]
-        moved = np.transpose(x, keep + list(axes))
-        n = int(np.prod([x.shape[a] for a in axes]))
-        moved = np.ascontiguousarray(moved).reshape(-1, n, 1) if n else \
-            np.empty((int(np.prod([x.shape[a] for a in keep])), 0, 1), x.dtype)
-    out = np.empty((moved.shape[0], 1), np.float64)
-    if out.size:
-        _logsumexp(moved, out)
+        moved = np.ascontiguousarray(np.transpose(x, keep + list(axes)))
+        x3 = moved.reshape(int(np.prod([x.shape[a] for a in keep])),
+                           int(np.prod([x.shape[a] for a in axes])), 1)
+    out = np.full((x3.shape[0], x3.shape[2]), -np.inf)
+    if x3.size:
+        _launch(_logsumexp, x3.size, x3, out)
     out = out.astype(x.dtype)
     if x.ndim == 0:
         return out.reshape(())
