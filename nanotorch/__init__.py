@@ -1,6 +1,12 @@
 """nanotorch: a small, fast, honest neural-network framework with PyTorch's API."""
 from __future__ import annotations
 
+import os as _os
+
+# Numba's OpenMP workers otherwise spin after each parallel kernel and starve OpenBLAS's
+# threads (a conv loop ran 25x slower); must be set before Numba starts its pool.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from . import _dtype
 from ._dtype import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype,
                      int8, int16, int32, int64, set_default_dtype, uint8)
