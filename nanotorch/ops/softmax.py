@@ -1,37 +1,33 @@
-"""softmax and log_softmax along one dim."""
+"""softmax and log_softmax along one dim (fused Numba kernels; the backward falls back
+to tensor formulas when a differentiable gradient is needed)."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd.function import Op
-
-
-def _shifted(a, axis):
-    m = np.max(a, axis=axis, keepdims=True)
-    return a - np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
+from ..autograd.grad_mode import is_grad_enabled
+from ..kernels import softmax as K
 
 
 class Softmax(Op):
     def forward(self, a, axis):
         self.axis = axis
-        e = np.exp(_shifted(a, axis))
-        e /= np.sum(e, axis=axis, keepdims=True)
         self.save_output()
-        return e
+        return K.softmax_forward(a, axis)
 
     def backward(self, g):
         (y,) = self.saved_tensors
-        return y * (g - (g * y).sum(dim=self.axis, keepdim=True))
+        if is_grad_enabled():  # create_graph: keep the formula differentiable
+            return y * (g - (g * y).sum(dim=self.axis, keepdim=True))
+        return type(g)._wrap(K.softmax_backward(g._array, y._array, self.axis))
 
 
 class LogSoftmax(Op):
     def forward(self, a, axis):
         self.axis = axis
-        s = _shifted(a, axis)
-        s -= np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
         self.save_output()
-        return s
+        return K.log_softmax_forward(a, axis)
 
     def backward(self, g):
         (y,) = self.saved_tensors
-        return g - y.exp() * g.sum(dim=self.axis, keepdim=True)
+        if is_grad_enabled():
+            return g - y.exp() * g.sum(dim=self.axis, keepdim=True)
+        return type(g)._wrap(K.log_softmax_backward(g._array, y._array, self.axis))
