@@ -10,3 +10,8 @@ from ._functional.dropout import dropout, dropout1d, dropout2d, dropout3d
 from ._functional.linear import linear
 from ._functional.padding import pad
 from ._functional.sparse import embedding, one_hot
+from ._functional.conv import conv2d
+from ._functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ._functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
+                               cross_entropy, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+from ._functional.normalization import batch_norm, layer_norm

@@ -1,0 +1,189 @@
+"""``F.batch_norm`` and ``F.layer_norm``: one op each around ``kernels/norm.py``."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ...autograd.function import Op
+from ...kernels import norm as K
+from ...tensor import Tensor
+
+
+def _wrap(arr):
+    return None if arr is None else Tensor._wrap(arr)
+
+
+class _BatchNormTrain(Op, backward_name="NativeBatchNormBackward0"):
+    """Batch norm with batch statistics; backward goes through the statistics."""
+
+    once_differentiable = True
+
+    def forward(self, x, w, b, eps, stats):
+        y, self.mean, self.invstd, var = K.batch_norm_train_forward(x, w, b, eps)
+        stats.extend((self.mean, var))  # for the running-statistics update
+        self.save_inputs(0, 1)
+        return y
+
+    def backward(self, g):
+        x, w = self.saved_tensors
+        need_x, need_w, need_b = self.needs_input_grad
+        gx, gw, gb = K.batch_norm_backward(
+            np.ascontiguousarray(g._array, dtype=x._array.dtype), x._array, self.mean,
+            self.invstd, None if w is None else w._array, need_x, need_w, need_b)
+        return _wrap(gx), _wrap(gw), _wrap(gb)
+
+    def _release_extra(self):
+        self.mean = self.invstd = None
+
+
+class _BatchNormEval(Op, backward_name="NativeBatchNormBackward0"):
+    """Batch norm with fixed (running) statistics."""
+
+    once_differentiable = True
+
+    def forward(self, x, w, b, running_mean, running_var, eps):
+        self.rm, self.rv, self.eps = running_mean.copy(), running_var.copy(), eps
+        self.save_inputs(0, 1)
+        return K.batch_norm_eval_forward(x, running_mean, running_var, w, b, eps)
+
+    def backward(self, g):
+        x, w = self.saved_tensors
+        need_x, need_w, need_b = self.needs_input_grad
+        gx, gw, gb = K.batch_norm_eval_backward(
+            np.ascontiguousarray(g._array, dtype=x._array.dtype), x._array, self.rm, self.rv,
+            None if w is None else w._array, self.eps, need_x, need_w, need_b)
+        return _wrap(gx), _wrap(gw), _wrap(gb)
+
+    def _release_extra(self):
+        self.rm = self.rv = None
+
+
+def _check_float(t, name):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{name} must be a Tensor, got {type(t).__name__}")
+    if t._array.dtype not in (np.float32, np.float64):
+        raise RuntimeError(f"{name}: expected a float32 or float64 tensor, got {t.dtype}")
+
+
+def _check_channel(t, name, c, dtype):
+    if t is None:
+        return
+    if not isinstance(t, Tensor):
+        raise TypeError(f"batch_norm(): {name} must be a Tensor or None, got "
+                        f"{type(t).__name__}")
+    if t.numel() != c:
+        raise RuntimeError(f"batch_norm(): {name} should contain {c} elements (one per "
+                           f"channel of the input), got shape {list(t.shape)}")
+    if t._array.dtype != dtype:
+        raise RuntimeError(f"batch_norm(): {name} dtype {t.dtype} does not match the "
+                           f"input dtype")
+
+
+def _param_array(t, c):
+    return None if t is None else t._array.reshape(c)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalise ``input`` (N, C, *) per channel. In training, batch statistics are used
+    and the running ones (when given) are updated in place with the unbiased batch
+    variance; otherwise the running statistics are used."""
+    _check_float(input, "batch_norm(): input")
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm(): expected an input of shape (N, C, *), got shape "
+                         f"{list(input.shape)}")
+    c = input.shape[1]
+    dt = input._array.dtype
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        _check_channel(t, name, c, dt)
+    for t, name in ((running_mean, "running_mean"), (running_var, "running_var")):
+        if t is not None:
+            if not isinstance(t, Tensor) or t.numel() != c:
+                raise RuntimeError(f"batch_norm(): {name} should contain {c} elements, got "
+                                   f"{getattr(t, 'shape', type(t).__name__)}")
+    w, b = weight, bias
+    if w is not None and w.ndim != 1:
+        w = w.reshape(c)
+    if b is not None and b.ndim != 1:
+        b = b.reshape(c)
+    if training:
+        count = input.numel() // c if c else 0
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got "
+                             f"input size {input.shape}")
+        stats = []
+        out = _BatchNormTrain.apply(input, w, b, eps=float(eps), stats=stats)
+        _update_running(running_mean, running_var, stats, count, momentum)
+        return out
+    if running_mean is None or running_var is None:
+        raise RuntimeError("batch_norm(): running_mean and running_var must be defined in "
+                           "evaluation mode")
+    return _BatchNormEval.apply(input, w, b, running_mean=running_mean._array.reshape(c),
+                                running_var=running_var._array.reshape(c), eps=float(eps))
+
+
+def _update_running(running_mean, running_var, stats, count, momentum):
+    mean, var = stats
+    m = float(momentum)
+    if running_mean is not None:
+        rm = running_mean._array
+        new = (1.0 - m) * rm.reshape(-1) + m * np.asarray(mean, np.float64)
+        rm[...] = new.astype(rm.dtype).reshape(rm.shape)
+        running_mean._bump_version()
+    if running_var is not None:
+        rv = running_var._array
+        unbiased = np.asarray(var, np.float64) * (count / (count - 1))
+        new = (1.0 - m) * rv.reshape(-1) + m * unbiased
+        rv[...] = new.astype(rv.dtype).reshape(rv.shape)
+        running_var._bump_version()
+
+
+class _LayerNorm(Op, backward_name="NativeLayerNormBackward0"):
+    once_differentiable = True
+
+    def forward(self, x, w, b, ndim, eps):
+        y, self.mean, self.invstd = K.layer_norm_forward(x, ndim, w, b, eps)
+        self.ndim = ndim
+        self.save_inputs(0, 1)
+        return y
+
+    def backward(self, g):
+        x, w = self.saved_tensors
+        need_x, need_w, need_b = self.needs_input_grad
+        gx, gw, gb = K.layer_norm_backward(
+            np.ascontiguousarray(g._array, dtype=x._array.dtype), x._array, self.mean,
+            self.invstd, None if w is None else w._array, self.ndim, need_x, need_w, need_b)
+        return _wrap(gx), _wrap(gw), _wrap(gb)
+
+    def _release_extra(self):
+        self.mean = self.invstd = None
+
+
+def _as_shape(normalized_shape):
+    if isinstance(normalized_shape, numbers.Integral):
+        return (int(normalized_shape),)
+    return tuple(int(s) for s in normalized_shape)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the trailing ``normalized_shape`` axes of ``input``."""
+    _check_float(input, "layer_norm(): input")
+    shape = _as_shape(normalized_shape)
+    k = len(shape)
+    if k == 0 or k > input.ndim or tuple(input.shape[input.ndim - k:]) != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in shape)}], but got input of size"
+                           f"{list(input.shape)}")
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"layer_norm(): {name} must be a Tensor or None, got "
+                                f"{type(t).__name__}")
+            if tuple(t.shape) != shape:
+                raise RuntimeError(f"layer_norm(): expected {name} of shape {list(shape)}, "
+                                   f"got {list(t.shape)}")
+            if t._array.dtype != input._array.dtype:
+                raise RuntimeError(f"layer_norm(): {name} dtype {t.dtype} does not match the "
+                                   f"input dtype {input.dtype}")
+    return _LayerNorm.apply(input, weight, bias, ndim=k, eps=float(eps))
