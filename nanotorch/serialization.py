@@ -19,13 +19,18 @@ from .tensor import Tensor
 _STRUCTURE_KEY = "__nanotorch_structure__"
 
 
+def _contiguous(arr):
+    # (np.ascontiguousarray would turn a 0-d array into 1-d)
+    return arr if arr.flags.c_contiguous else arr.copy(order="C")
+
+
 def _encode(obj, path, tensors):
     """JSON-able skeleton of ``obj``; tensors are moved to ``tensors`` under a unique key."""
     if isinstance(obj, Tensor):
         key = path or "tensor"
         while key in tensors:
             key += "_"
-        tensors[key] = np.ascontiguousarray(obj.detach()._array)
+        tensors[key] = _contiguous(obj._array)
         return {"__tensor__": key}
     if isinstance(obj, np.ndarray):
         return _encode(Tensor._wrap(obj), path, tensors)
@@ -82,7 +87,7 @@ def save(obj, f, metadata: dict | None = None) -> None:
     tensors: dict = {}
     if _is_flat(obj):
         for k, v in obj.items():
-            tensors[k] = np.ascontiguousarray(v.detach()._array)
+            tensors[k] = _contiguous(v._array)
     else:
         meta[_STRUCTURE_KEY] = json.dumps(_encode(obj, "", tensors))
     save_arrays(tensors, os.fspath(f), meta)

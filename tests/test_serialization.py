@@ -59,3 +59,11 @@ def test_save_is_atomic_and_corruption_is_reported(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(WeightFileError):
         nt.load(path)
+
+
+def test_zero_dim_and_non_contiguous_tensors_keep_their_shape(tmp_path):
+    sd = {"n": nt.tensor(7), "t": nt.arange(6).reshape(2, 3).t()}
+    nt.save(sd, tmp_path / "z.safetensors")
+    back = nt.load(tmp_path / "z.safetensors")
+    assert back["n"].shape == () and back["n"].item() == 7
+    assert np.array_equal(back["t"].numpy(), sd["t"].numpy())
