@@ -19,13 +19,12 @@ def _legacy_reduction(size_average, reduce, reduction):
         if reduction not in _REDUCTIONS:
             raise ValueError(f"{reduction} is not a valid value for reduction")
         return reduction
-    warnings.warn("size_average and reduce args will be deprecated, please use "
-                  "reduction='{}' instead.", UserWarning, stacklevel=3)
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    result = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{result}' instead.", UserWarning, stacklevel=3)
+    return result
 
 
 def _check_tensor(t, name, fn):
@@ -102,6 +101,34 @@ class _CrossEntropy(Op, backward_name="NllLossBackward0"):
         self.aux = self.target = self.params = None
 
 
+# PyTorch's grad_fn name depends on the case (its cross_entropy is a composite):
+class _CrossEntropy2D(_CrossEntropy, backward_name="NllLoss2DBackward0"):
+    pass
+
+
+class _CrossEntropyView(_CrossEntropy, backward_name="ViewBackward0"):
+    pass
+
+
+def _nll_name(base, d2, view, input, reduction):
+    """PyTorch runs N-d inputs through its 4-d kernel and views 'none' results back."""
+    if input.ndim < 3:
+        return base
+    return view if input.ndim != 4 and reduction == "none" else d2
+
+
+class _CrossEntropySmoothed(_CrossEntropy, backward_name="AddBackward0"):
+    pass
+
+
+class _CrossEntropyProbMean(_CrossEntropy, backward_name="DivBackward1"):
+    pass
+
+
+class _CrossEntropyProb(_CrossEntropy, backward_name="NegBackward0"):
+    pass
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross-entropy between logits ``input`` (N, C, *) or (C,) and ``target``: class
@@ -117,6 +144,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                            f"{label_smoothing}")
     t = target._array
     if t.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
+        op = _CrossEntropyProbMean if reduction == "mean" else _CrossEntropyProb
         if t.dtype != input._array.dtype:
             raise RuntimeError(f"{fn}(): probability target dtype {target.dtype} does not "
                                f"match input dtype {input.dtype}")
@@ -125,8 +153,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                                       f"not supported")
     else:
         _check_index_target(input, target, ignore_index, fn)
+        op = (_CrossEntropySmoothed if label_smoothing > 0 else
+              _nll_name(_CrossEntropy, _CrossEntropy2D, _CrossEntropyView, input, reduction))
     _class_weight(weight, input, fn)
-    return _CrossEntropy.apply(input, weight, target=t, ignore_index=int(ignore_index),
+    return op.apply(input, weight, target=t, ignore_index=int(ignore_index),
                                reduction=reduction, label_smoothing=float(label_smoothing))
 
 
@@ -167,6 +197,14 @@ class _NllLoss(Op, backward_name="NllLossBackward0"):
         self.params = None
 
 
+class _NllLoss2D(_NllLoss, backward_name="NllLoss2DBackward0"):
+    pass
+
+
+class _NllLossView(_NllLoss, backward_name="ViewBackward0"):
+    pass
+
+
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` (N, C, *) or (C,) at the
@@ -179,7 +217,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise RuntimeError(f"{fn}(): input must have a class dimension, got a 0-d tensor")
     _check_index_target(input, target, ignore_index, fn)
     _class_weight(weight, input, fn)
-    return _NllLoss.apply(input, weight, target=target._array, ignore_index=int(ignore_index),
+    op = _nll_name(_NllLoss, _NllLoss2D, _NllLossView, input, reduction)
+    return op.apply(input, weight, target=target._array, ignore_index=int(ignore_index),
                           reduction=reduction)
 
 
@@ -315,6 +354,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss does not support negative values for beta, got "
                            f"{beta}")
+    if beta == 0.0:  # exactly L1 (and PyTorch names its grad_fn so)
+        return l1_loss(input, target, reduction=reduction)
     _pair(input, target, "smooth_l1_loss")
     return _SmoothL1Loss.apply(input, target, reduction=reduction, beta=float(beta))
 
@@ -350,8 +391,8 @@ class _BinaryCrossEntropy(Op, backward_name="BinaryCrossEntropyBackward0"):
             d = wa * (xa - ya) / np.maximum(xa * (1 - xa), eps) * gs
             gx = Tensor._wrap(d.astype(x._array.dtype))
         if need_y:
-            with np.errstate(divide="ignore"):
-                d = -wa * (np.maximum(np.log(xa), -100.0) - np.maximum(np.log1p(-xa), -100.0))
+            with np.errstate(divide="ignore"):  # unclamped, as PyTorch
+                d = -wa * (np.log(xa) - np.log1p(-xa))
             gy = Tensor._wrap((d * gs).astype(x._array.dtype))
         return gx, gy, None
 

@@ -80,10 +80,6 @@ def _check_channel(t, name, c, dtype):
                            f"input dtype")
 
 
-def _param_array(t, c):
-    return None if t is None else t._array.reshape(c)
-
-
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Normalise ``input`` (N, C, *) per channel. In training, batch statistics are used
