@@ -44,9 +44,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--freeze", default="backbone",
                    help="'backbone' (all but the head), 'none', or a module name such as "
                         "layer3 / features.10 (that module and all before it)")
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)

@@ -32,9 +32,9 @@ def _make_npz(path, n_train=48, n_test=24, size=16, seed=0):
 
 
 def _args(tmp_path, data, *extra):
-    return finetune.parse_args(["--model", "mobilenet_v2", "--weights", "none", "--data",
+    return finetune.parse_args(["--model", "resnet18", "--weights", "none", "--data",
                                 str(data), "--image-size", "32", "--epochs", "2",
-                                "--batch-size", "16", "--lr", "0.05", "--quiet",
+                                "--batch-size", "16", "--lr", "0.5", "--quiet",
                                 "--out", str(tmp_path / "run"), *extra])
 
 
@@ -46,12 +46,12 @@ def data(tmp_path_factory):
 def test_recipe_learns_and_checkpoints(tmp_path, data):
     result = finetune.train(_args(tmp_path, data))
     assert result["cached_features"]
-    assert result["trainable_params"] == 1280 * 3 + 3
+    assert result["trainable_params"] == 512 * 3 + 3
     assert result["test_acc"] > 0.5  # chance is 1/3
     ck = nt.load(tmp_path / "run" / "checkpoint.safetensors")
-    assert ck["epoch"] == 2 and "classifier.1.weight" in ck["model"]
+    assert ck["epoch"] == 2 and "fc.weight" in ck["model"]
     best = nt.load(tmp_path / "run" / "best.safetensors")
-    assert best["classifier.1.weight"].shape == (3, 1280)
+    assert best["fc.weight"].shape == (3, 512)
 
 
 def test_resume_continues_identically(tmp_path, data):
@@ -72,7 +72,7 @@ def test_cached_features_match_plain_loop(tmp_path, data):
     assert not plain["cached_features"]
     a = nt.load(tmp_path / "c" / "run" / "checkpoint.safetensors")["model"]
     b = nt.load(tmp_path / "p" / "run" / "checkpoint.safetensors")["model"]
-    np.testing.assert_allclose(a["classifier.1.weight"].numpy(), b["classifier.1.weight"].numpy(),
+    np.testing.assert_allclose(a["fc.weight"].numpy(), b["fc.weight"].numpy(),
                                rtol=1e-4, atol=1e-5)
     assert cached["test_acc"] == pytest.approx(plain["test_acc"], abs=1 / 24 + 1e-9)
 
