@@ -33,9 +33,18 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def reset_peak_rss() -> None:
+    """Linux: restart the peak-RSS (VmHWM) count from the current RSS."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
 def peak_rss_bytes() -> int:
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def measure_peak_memory(workload: str, lib: str, steps: int = 3) -> int | None:
@@ -46,7 +55,7 @@ def measure_peak_memory(workload: str, lib: str, steps: int = 3) -> int | None:
         "from benchmarks import workloads, harness;"
         "import importlib; lib = importlib.import_module(%r);"
         "step = workloads.WORKLOADS[%r].make(lib); step(); gc.collect();"
-        "base = harness.rss_bytes();"
+        "base = harness.rss_bytes(); harness.reset_peak_rss();"
         "[step() for _ in range(%d)];"
         "print(harness.peak_rss_bytes() - base)"
     ) % (os.path.dirname(os.path.dirname(os.path.abspath(__file__))), lib, workload, steps)
