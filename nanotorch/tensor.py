@@ -141,15 +141,7 @@ class Tensor:
         if type(arr) is not np.ndarray:
             arr = np.asarray(arr)
         t = object.__new__(cls)
-        t._array = arr
-        t._version_box = version_box if version_box is not None else [0]
-        t._requires_grad = False
-        t.grad_fn = None
-        t._output_nr = 0
-        t._grad = None
-        t._accum = None
-        t._base = None
-        t._retains_grad = False
+        t._init(arr, version_box)
         return t
 
     # Basic properties ----------------------------------------------------------------
