@@ -105,6 +105,8 @@ def test_weights_from_nanotorch_home_and_paths(tmp_path, monkeypatch):
         m = models.resnet18(weights=weights)
         np.testing.assert_array_equal(m.conv1.weight.detach().numpy(),
                                       src.conv1.weight.detach().numpy())
+    legacy = models.resnet18(pretrained=True)
+    np.testing.assert_array_equal(legacy.fc.bias.detach().numpy(), src.fc.bias.detach().numpy())
     with pytest.raises(ValueError, match="num_classes"):
         models.resnet18(weights="IMAGENET1K_V1", num_classes=10)
 
@@ -188,7 +190,7 @@ def test_resnet18_frozen_new_fc():
 
 
 def test_vgg16_features_frozen():
-    model = models.vgg11()
+    model = models.vgg16()
     for p in model.features.parameters():
         p.requires_grad = False
     trainable, total = count_parameters(model)
