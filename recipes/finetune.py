@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -142,6 +143,29 @@ def _load_checkpoint(path, model, opt, args):
     return int(ck["epoch"]), int(ck["step"]), dict(ck.get("metrics", {}))
 
 
+class _DeferredInterrupt:
+    """Ctrl-C during training is acted on between steps, where the model, optimizer and
+    step count agree; a second Ctrl-C interrupts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def install(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+
+    def uninstall(self):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
 def train(args) -> dict:
     """Run the recipe; returns the final metrics."""
     t_start = time.perf_counter()
@@ -187,7 +211,17 @@ def train(args) -> dict:
     metrics.setdefault("history", [])
 
     epoch, done = start_epoch, skip_steps
+    interrupt = _DeferredInterrupt()
+
+    def stop_if_asked():
+        if interrupt.requested:
+            torch.save(_checkpoint(model, opt, epoch, done, metrics, args), out / CHECKPOINT)
+            print(f"\ninterrupted: checkpoint saved to {out / CHECKPOINT} (epoch {epoch + 1}, "
+                  f"{done} steps done); continue with --resume auto", file=sys.stderr)
+            raise SystemExit(130)
+
     try:
+        interrupt.install()
         for epoch in range(start_epoch, args.epochs):
             set_train_mode(model, frozen)
             loader = _epoch_loader(train_set, args, epoch)
@@ -214,6 +248,7 @@ def train(args) -> dict:
                 correct += int((logits.argmax(1) == y).sum().item())
                 bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
                                 img_s=f"{seen / (time.perf_counter() - t0):.0f}")
+                stop_if_asked()
             test_loss, test_acc = evaluate(net, test_set, 256)
             train_acc = correct / seen if seen else float("nan")
             metrics["history"].append({"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1),
@@ -231,11 +266,16 @@ def train(args) -> dict:
                 print(f"epoch {epoch + 1}/{args.epochs}: train loss {loss_sum / max(seen, 1):.4f} "
                       f"acc {train_acc:.2%} | test loss {test_loss:.4f} acc {test_acc:.2%}",
                       flush=True)
+            epoch, done = epoch + 1, 0  # a stop here resumes at the next epoch
+            stop_if_asked()
     except KeyboardInterrupt:
-        torch.save(_checkpoint(model, opt, epoch, done, metrics, args), out / CHECKPOINT)
-        print(f"\ninterrupted: checkpoint saved to {out / CHECKPOINT} (epoch {epoch + 1}, "
-              f"{done} steps done); continue with --resume auto", file=sys.stderr)
+        # interrupted inside a step: the model may be half-updated, so the last saved
+        # (consistent) checkpoint is kept as it is
+        print(f"\ninterrupted inside a training step; the last checkpoint ({out / CHECKPOINT}"
+              ", if any) is intact; continue with --resume auto", file=sys.stderr)
         raise SystemExit(130) from None
+    finally:
+        interrupt.uninstall()
 
     wall = time.perf_counter() - t_start
     result = {"trainable_params": trainable, "total_params": total,
