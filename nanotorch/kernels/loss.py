@@ -12,13 +12,14 @@ softmax tensor is kept between the two.
 import math
 
 import numpy as np
-from numba import get_num_threads, njit, prange, set_num_threads
+from numba import njit, prange
+
+from ._threads import launch as _launch
 
 from .activation import cast_like, line_max, vexp, vlog1p_unit, vsigmoid
 
 _FM = {"reassoc", "contract", "arcp"}
 # Below this many elements a kernel runs on one thread (see _launch).
-_PARALLEL_MIN = 1 << 14
 _REDUCTIONS = ("mean", "sum", "none")
 _BCE_CHUNK = 1 << 14
 _BLOCK = 256   # positions per block in the K-dim cross-entropy kernels
@@ -252,18 +253,6 @@ def _ce_prob_bwd(x, p, w, eps, lse, gpos, out):
                               lse[pos])
 
 
-def _launch(kernel, work, *args):
-    """Call a parallel kernel, on one thread when ``work`` (elements touched) is
-    small: there the thread hand-off costs more than it saves, and on a busy
-    machine a parallel region can stall waiting for a descheduled thread."""
-    if work >= _PARALLEL_MIN:
-        return kernel(*args)
-    prev = get_num_threads()
-    set_num_threads(1)
-    try:
-        return kernel(*args)
-    finally:
-        set_num_threads(prev)
 
 
 def _check_float(arr, name):

@@ -7,12 +7,13 @@ Batch norm sees its input as (N, C, L): per-channel loops when L > 1, and for
 Layer norm sees (M, D) rows.
 """
 import numpy as np
-from numba import get_num_threads, njit, prange, set_num_threads
+from numba import get_num_threads, njit, prange
+
+from ._threads import PARALLEL_MIN as _PARALLEL_MIN, launch as _launch
 
 # 'reassoc' lets LLVM vectorise the float64 sums; no NaN/Inf assumptions.
 _FM = {"reassoc", "contract", "arcp"}
 # Below this many elements a kernel runs on one thread (see _launch).
-_PARALLEL_MIN = 1 << 14
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -187,18 +188,6 @@ def _ln_backward(g, x, mean, invstd, w, gx, need_x, need_wb, nchunks):
 # ----------------------------------------------------------------- checks
 
 
-def _launch(kernel, work, *args):
-    """Call a parallel kernel, on one thread when ``work`` (elements touched) is
-    small: there the thread hand-off costs more than it saves, and on a busy
-    machine a parallel region can stall waiting for a descheduled thread."""
-    if work >= _PARALLEL_MIN:
-        return kernel(*args)
-    prev = get_num_threads()
-    set_num_threads(1)
-    try:
-        return kernel(*args)
-    finally:
-        set_num_threads(prev)
 
 
 def _row_blocks(x):

@@ -9,13 +9,14 @@ accumulated in float64; the max is subtracted first, so +-1e4 logits are safe.
 import math
 
 import numpy as np
-from numba import get_num_threads, njit, prange, set_num_threads
+from numba import njit, prange
+
+from ._threads import launch as _launch
 
 from .activation import cast_like, line_max, vexp
 
 _FM = {"reassoc", "contract", "arcp"}
 # Below this many elements a kernel runs on one thread (see _launch).
-_PARALLEL_MIN = 1 << 14
 _BLOCK = 256   # lines handled side by side when the axis is not the last
 
 
@@ -205,18 +206,6 @@ def _logsumexp(x, out):
             _block_logsumexp(x, out, p, k0, min(post, k0 + _BLOCK))
 
 
-def _launch(kernel, work, *args):
-    """Call a parallel kernel, on one thread when ``work`` (elements touched) is
-    small: there the thread hand-off costs more than it saves, and on a busy
-    machine a parallel region can stall waiting for a descheduled thread."""
-    if work >= _PARALLEL_MIN:
-        return kernel(*args)
-    prev = get_num_threads()
-    set_num_threads(1)
-    try:
-        return kernel(*args)
-    finally:
-        set_num_threads(prev)
 
 
 def _check(x, name):
