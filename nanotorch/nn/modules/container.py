@@ -175,8 +175,36 @@ class ModuleList(Module):
         raise NotImplementedError("ModuleList has no forward; iterate over its modules")
 
 
-class ModuleDict(Module):
+class _KeyedView:
+    """The read-only mapping protocol of ModuleDict / ParameterDict over ``_store()``."""
+
+    def _store(self) -> dict:
+        raise NotImplementedError
+
+    def __len__(self):
+        return len(self._store())
+
+    def __iter__(self):
+        return iter(self._store())
+
+    def __contains__(self, key):
+        return key in self._store()
+
+    def keys(self):
+        return self._store().keys()
+
+    def items(self):
+        return self._store().items()
+
+    def values(self):
+        return self._store().values()
+
+
+class ModuleDict(_KeyedView, Module):
     """A dict of submodules (insertion ordered)."""
+
+    def _store(self):
+        return self._modules
 
     def __init__(self, modules=None):
         super().__init__()
@@ -191,24 +219,6 @@ class ModuleDict(Module):
 
     def __delitem__(self, key):
         del self._modules[key]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
-
-    def values(self):
-        return self._modules.values()
 
     def pop(self, key):
         m = self._modules[key]
@@ -264,8 +274,11 @@ class ParameterList(Module):
                          for k, p in self._parameters.items())
 
 
-class ParameterDict(Module):
+class ParameterDict(_KeyedView, Module):
     """A dict of Parameters, registered on the module."""
+
+    def _store(self):
+        return self._parameters
 
     def __init__(self, parameters=None):
         super().__init__()
@@ -277,24 +290,6 @@ class ParameterDict(Module):
 
     def __setitem__(self, key, value):
         self.register_parameter(key, _as_param(value))
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def items(self):
-        return self._parameters.items()
-
-    def values(self):
-        return self._parameters.values()
 
     def update(self, parameters):
         items = parameters.items() if hasattr(parameters, "items") else parameters
