@@ -1,7 +1,10 @@
 """nanotorch: a small, fast, honest neural-network framework with PyTorch's API."""
 from __future__ import annotations
 
+import builtins as _builtins
 import os as _os
+
+_builtin_int = _builtins.int
 
 # Numba's OpenMP workers otherwise spin after each parallel kernel and starve OpenBLAS's
 # threads (a conv loop ran 25x slower); must be set before Numba starts its pool.
@@ -60,8 +63,13 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
+    """Threads for kernels and BLAS (like ``torch.set_num_threads``)."""
     import numba
-    numba.set_num_threads(n)
+    from .kernels._workers import set_blas_threads
+    if not isinstance(n, _builtin_int) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
+    numba.set_num_threads(_builtins.min(n, numba.config.NUMBA_NUM_THREADS))
+    set_blas_threads(n)
 
 
 FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = ByteTensor = Tensor

@@ -104,11 +104,32 @@ def _inplace(fn):
     return method
 
 
+def _inplace_into_self(fn):
+    """In-place form of an op (add, sub, relu) whose forward can write its result
+    straight into self's storage, as it saves nothing of self's old value: no
+    temporary and no copy back, when the result has self's dtype and shape."""
+    def method(self, *args, **kwargs):
+        def run(s, *others):
+            arr = s._array
+            if (arr.flags.writeable and arr.flags.c_contiguous
+                    and F.result_type(s, *others) is s.dtype
+                    and all(not isinstance(o, Tensor) or o.ndim <= s.ndim and
+                            np.broadcast_shapes(o.shape, s.shape) == s.shape for o in others)):
+                return fn(s, *others, _out=arr, **kwargs)
+            return fn(s, *others, **kwargs)
+        return self._apply_inplace(run, *args)
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
 for _name in """add sub mul div pow neg abs exp log log1p sqrt rsqrt reciprocal sin cos tanh
 sigmoid relu sign floor ceil trunc round clamp clamp_min clamp_max masked_fill remainder
 floor_divide fmod square logical_not maximum minimum""".split():
     setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name)))
 
+Tensor.add_ = _inplace_into_self(F.add)
+Tensor.sub_ = _inplace_into_self(F.sub)
+Tensor.relu_ = _inplace_into_self(F.relu)
 Tensor.subtract_, Tensor.multiply_, Tensor.divide_, Tensor.clip_ = (
     Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.clamp_)
 Tensor.__iadd__ = Tensor.add_

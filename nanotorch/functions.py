@@ -70,18 +70,18 @@ def _float_dtype(*xs):
 
 
 # Arithmetic --------------------------------------------------------------------------
-def add(input, other, *, alpha=1):
+def add(input, other, *, alpha=1, _out=None):
     """``input + alpha * other`` with broadcasting and type promotion."""
-    return _binary(E.Add, input, other, alpha=alpha)
+    return _binary(E.Add, input, other, alpha=alpha, out=_out)
 
 
-def sub(input, other, *, alpha=1):
+def sub(input, other, *, alpha=1, _out=None):
     if _dtype_of(input) is _dtype.bool_ or _dtype_of(other) is _dtype.bool_:
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
                            "If you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
     op = E.Rsub if not isinstance(input, Tensor) else E.Sub
-    return _binary(op, input, other, alpha=alpha)
+    return _binary(op, input, other, alpha=alpha, out=_out)
 
 
 def mul(input, other):
@@ -188,10 +188,10 @@ def abs(input):
     return E.Abs.apply(input)
 
 
-def relu(input):
+def relu(input, _out=None):
     if input.dtype is _dtype.bool_:
         raise RuntimeError("relu is not implemented for bool tensors")
-    return E.Relu.apply(input)
+    return E.Relu.apply(input, out=_out)
 
 
 def sign(input):

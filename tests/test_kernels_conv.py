@@ -1,5 +1,6 @@
 """Parity of nanotorch.kernels.conv with torch.nn.functional.conv2d (values and gradients)."""
 import numpy as np
+import numba
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -71,14 +72,41 @@ def test_parity(case, dtype):
     check_case(case, dtype)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("weight_grad_transposed", [True, False])
 @pytest.mark.parametrize("chunk_samples", [1, 2])
-def test_batch_chunking(monkeypatch, chunk_samples):
-    # force column chunks of 1 and of 2 samples (5 = 2 + 2 + 1: uneven last chunk)
+def test_batch_chunking(monkeypatch, chunk_samples, weight_grad_transposed, threads):
+    # force column chunks of 1 and of 2 samples (5 = 2 + 2 + 1: uneven last chunk),
+    # shared by one or two worker threads, and both layouts of the weight-grad GEMM
     case = ((5, 3, 8, 9), (4, 3, 3), (1, 2), (1, 0), (1, 1), 1, True)
     per_sample = 3 * 3 * 3 * 8 * 4 * 8
     monkeypatch.setattr(conv, "_CHUNK_BYTES", per_sample * chunk_samples)
-    check_case(case, np.float64)
-    check_case(((5, 4, 8, 9), (6, 3, 3), (2, 1), (1, 1), (1, 2), 2, False), np.float64)
+    monkeypatch.setattr(conv, "_MIN_GEMM_COLS", 1)
+    monkeypatch.setattr(conv, "_SMALL_WEIGHT", 1 << 30 if weight_grad_transposed else 0)
+    prev = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        check_case(case, np.float64)
+        check_case(((5, 4, 8, 9), (6, 3, 3), (2, 1), (1, 1), (1, 2), 2, False), np.float64)
+        check_case(((5, 4, 8, 9), (6, 1, 1), (1, 1), (0, 0), (1, 1), 1, True), np.float64)
+    finally:
+        numba.set_num_threads(prev)
+
+
+def test_worker_error_propagates_and_pool_recovers(monkeypatch):
+    x = np.ones((4, 2, 5, 5))
+    w = np.ones((3, 2, 3, 3))
+    calls = []
+
+    def failing_im2col(*args):
+        calls.append(1)
+        raise MemoryError("boom")
+    monkeypatch.setattr(conv, "_im2col", failing_im2col)
+    with pytest.raises(MemoryError, match="boom"):
+        conv2d_forward(x, w, None, (1, 1), (1, 1), (1, 1), 1)
+    monkeypatch.undo()
+    y = conv2d_forward(x, w, None, (1, 1), (1, 1), (1, 1), 1)
+    assert calls and np.allclose(y[:, :, 2, 2], 18.0)
 
 
 def test_non_contiguous_inputs():

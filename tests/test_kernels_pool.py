@@ -88,6 +88,20 @@ def test_max_pool_ties_nan_and_empty_window():
     np.testing.assert_array_equal(idx, tidx.numpy())
 
 
+@pytest.mark.parametrize("shape, k, s, p, d, ceil", MAX_CASES)
+def test_max_pool_without_indices_matches(shape, k, s, p, d, ceil):
+    # the inference kernel (no indices) gives the same values, NaN and -inf included
+    x = data(shape, np.float32)
+    x.reshape(-1)[::7] = np.nan
+    x.reshape(-1)[3::11] = -np.inf
+    y, idx = max_pool2d_forward(x, k, s, p, d, ceil)
+    y2, none = max_pool2d_forward(x, k, s, p, d, ceil, with_indices=False)
+    assert none is None
+    np.testing.assert_array_equal(y2, y)
+    ty = F.max_pool2d(torch.tensor(x), k, s, p, d, ceil_mode=ceil)
+    np.testing.assert_array_equal(y2, ty.numpy())
+
+
 def test_max_pool_backward_accumulates_overlaps():
     x = data((2, 3, 8, 8), np.float64)
     y, idx = max_pool2d_forward(x, (3, 3), (1, 1), (1, 1), (1, 1), False)

@@ -216,6 +216,7 @@ _SIGMOID_BWD = 7
 _TANH_BWD = 8
 _LEAKY_BWD = 9
 _HARDTANH_BWD = 10
+_RELU_FWD = 11
 
 
 @njit(cache=True, error_model="numpy")
@@ -226,6 +227,10 @@ def _ew(op, a, b, out, p0, p1):
     if op == _RELU_BWD:            # a = grad, b = relu output
         for i in range(out.size):
             out[i] = 0.0 if b[i] <= 0 else a[i]
+    elif op == _RELU_FWD:          # a = x; NaN passes through
+        for i in range(out.size):
+            x = a[i]
+            out[i] = 0.0 if x <= 0 else x
     elif op == _GELU_FWD:          # a = x
         for i in range(out.size):
             x = a[i]
@@ -293,8 +298,9 @@ def _flat(arr, name):
     return np.ascontiguousarray(arr).reshape(-1)
 
 
-def _run(op, a, b=None, p0=0.0, p1=0.0, names=("x", "")):
-    """Check the operands, run op, return an array shaped like ``a``."""
+def _run(op, a, b=None, p0=0.0, p1=0.0, names=("x", ""), out=None):
+    """Check the operands, run op, return an array shaped like ``a`` (``out`` when given:
+    a C-contiguous array of a's shape and dtype, which may be ``a`` itself)."""
     fa = _flat(a, names[0])
     if b is None:
         fb = fa
@@ -304,18 +310,30 @@ def _run(op, a, b=None, p0=0.0, p1=0.0, names=("x", "")):
             raise ValueError(f"{names[0]} shape {a.shape} != {names[1]} shape {b.shape}")
         if a.dtype != b.dtype:
             raise ValueError(f"{names[0]} dtype {a.dtype} != {names[1]} dtype {b.dtype}")
-    out = np.empty(fa.size, dtype=a.dtype)
-    if fa.size >= _PARALLEL_MIN:
-        _ew_parallel(op, fa, fb, out, float(p0), float(p1))
+    if out is None:
+        res = np.empty(a.shape, dtype=a.dtype)
+    elif out.shape != a.shape or out.dtype != a.dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {a.dtype} array of shape {a.shape}, "
+                         f"got {out.dtype} {out.shape}")
     else:
-        _ew(op, fa, fb, out, float(p0), float(p1))
-    return out.reshape(a.shape)
+        res = out
+    flat = res.reshape(-1)
+    if fa.size >= _PARALLEL_MIN:
+        _ew_parallel(op, fa, fb, flat, float(p0), float(p1))
+    else:
+        _ew(op, fa, fb, flat, float(p0), float(p1))
+    return res
 
 
 def _gelu_mode(approximate):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
     return approximate == "tanh"
+
+
+def relu_forward(x, out=None):
+    """max(x, 0), NaN kept; written into ``out`` when given."""
+    return _run(_RELU_FWD, x, out=out)
 
 
 def relu_backward(grad_y, y):

@@ -115,31 +115,73 @@ def _valid_range(off, d, size, k):
 def _max_forward(x, KH, KW, sh, sw, ph, pw, dh, dw, y, idx):
     N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
+    xf, yf, jf = x.reshape(-1), y.reshape(-1), idx.reshape(-1)
+    # ow innermost, taps outside, unsigned offsets: the compare-and-select over a
+    # row vectorises (~10x). Per output, taps are still visited in (i, j) order, so
+    # ties and the index of the first maximum are as before.
     for t in prange(N * C):
-        n = t // C
-        c = t - n * C
-        xp = x[n, c]
-        yp = y[n, c]
-        ip = idx[n, c]
+        xb = t * H * W
         for oh in range(OH):
             h0 = oh * sh - ph
             i0, ilo, ihi = _valid_range(h0, dh, H, KH)
+            yb = np.uint64((t * OH + oh) * OW)
             for ow in range(OW):
-                w0 = ow * sw - pw
-                j0, jlo, jhi = _valid_range(w0, dw, W, KW)
-                best = -np.inf
+                yf[yb + np.uint64(ow)] = -np.inf
                 # PyTorch's index when nothing beats -inf: first tap >= 0
-                bi = (h0 + i0 * dh) * W + w0 + j0 * dw
-                for i in range(ilo, ihi):
-                    h = h0 + i * dh
-                    xr = xp[h]
-                    for j in range(jlo, jhi):
-                        v = xr[w0 + j * dw]
-                        if v > best or np.isnan(v):  # NaN propagates
-                            best = v
-                            bi = h * W + w0 + j * dw
-                yp[oh, ow] = best
-                ip[oh, ow] = bi
+                w0 = ow * sw - pw
+                j0 = 0 if w0 >= 0 else (dw - 1 - w0) // dw
+                jf[yb + np.uint64(ow)] = (h0 + i0 * dh) * W + w0 + j0 * dw
+            for i in range(ilo, ihi):
+                h = h0 + i * dh
+                for j in range(KW):
+                    off = j * dw - pw
+                    lo = 0 if off >= 0 else (sw - 1 - off) // sw
+                    hi = (W - 1 - off) // sw + 1 if W - 1 - off >= 0 else 0
+                    hi = min(hi, OW)
+                    if hi <= lo:
+                        continue
+                    src = np.uint64(xb + h * W + lo * sw + off)
+                    pos = h * W + lo * sw + off
+                    d0 = yb + np.uint64(lo)
+                    for q in range(hi - lo):
+                        uq = np.uint64(q)
+                        v = xf[src + uq * np.uint64(sw)]
+                        cur = yf[d0 + uq]
+                        take = v > cur or v != v  # NaN propagates
+                        yf[d0 + uq] = v if take else cur
+                        jf[d0 + uq] = pos + q * sw if take else jf[d0 + uq]
+
+
+@njit(parallel=True, cache=True)
+def _max_forward_values(x, KH, KW, sh, sw, ph, pw, dh, dw, y):
+    """_max_forward without the indices (inference): pure selects, which vectorise."""
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2], y.shape[3]
+    xf, yf = x.reshape(-1), y.reshape(-1)
+    for t in prange(N * C):
+        xb = t * H * W
+        for oh in range(OH):
+            h0 = oh * sh - ph
+            i0, ilo, ihi = _valid_range(h0, dh, H, KH)
+            yb = np.uint64((t * OH + oh) * OW)
+            for ow in range(OW):
+                yf[yb + np.uint64(ow)] = -np.inf
+            for i in range(ilo, ihi):
+                h = h0 + i * dh
+                for j in range(KW):
+                    off = j * dw - pw
+                    lo = 0 if off >= 0 else (sw - 1 - off) // sw
+                    hi = (W - 1 - off) // sw + 1 if W - 1 - off >= 0 else 0
+                    hi = min(hi, OW)
+                    if hi <= lo:
+                        continue
+                    src = np.uint64(xb + h * W + lo * sw + off)
+                    d0 = yb + np.uint64(lo)
+                    for q in range(hi - lo):
+                        uq = np.uint64(q)
+                        v = xf[src + uq * np.uint64(sw)]
+                        cur = yf[d0 + uq]
+                        yf[d0 + uq] = v if (v > cur or v != v) else cur  # NaN propagates
 
 
 @njit(parallel=True, cache=True)
@@ -220,16 +262,22 @@ def _window_avg_backward(gy, hs, he, hd, ws, we, wd, gx):
 # public API
 
 
-def max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode):
-    """Max pooling with -inf padding; returns (y, int64 flat indices into each H*W plane)."""
+def max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode,
+                       with_indices=True):
+    """Max pooling with -inf padding; returns (y, int64 flat indices into each H*W plane),
+    the indices None unless ``with_indices``."""
     _check_input("max_pool2d", x)
     OH, OW = _out_shape("max_pool2d", x.shape, kernel_size, stride, padding, dilation,
                         ceil_mode)
     N, C = x.shape[:2]
     y = np.empty((N, C, OH, OW), dtype=x.dtype)
+    args = (np.ascontiguousarray(x), kernel_size[0], kernel_size[1], stride[0], stride[1],
+            padding[0], padding[1], dilation[0], dilation[1], y)
+    if not with_indices:
+        _max_forward_values(*args)
+        return y, None
     idx = np.empty((N, C, OH, OW), dtype=np.int64)
-    _max_forward(np.ascontiguousarray(x), kernel_size[0], kernel_size[1], stride[0], stride[1],
-                 padding[0], padding[1], dilation[0], dilation[1], y, idx)
+    _max_forward(*args, idx)
     return y, idx
 
 

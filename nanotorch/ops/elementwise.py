@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Op
+from ..autograd.function import Op, _wrap
+from ..autograd.grad_mode import is_grad_enabled
+from ..kernels import activation as _act
 
 
 class _Binary(Op):
@@ -14,22 +16,22 @@ class _Binary(Op):
 
 
 class Add(_Binary):
-    def forward(self, a, b, dtype, alpha=1):
+    def forward(self, a, b, dtype, alpha=1, out=None):
         self.alpha = alpha
         if alpha != 1:
             b = np.multiply(b, alpha, dtype=dtype)
-        return np.add(a, b, dtype=dtype)
+        return np.add(a, b, dtype=dtype, out=out)
 
     def backward(self, g):
         return g, (g * self.alpha if self.alpha != 1 else g)
 
 
 class Sub(_Binary):
-    def forward(self, a, b, dtype, alpha=1):
+    def forward(self, a, b, dtype, alpha=1, out=None):
         self.alpha = alpha
         if alpha != 1:
             b = np.multiply(b, alpha, dtype=dtype)
-        return np.subtract(a, b, dtype=dtype)
+        return np.subtract(a, b, dtype=dtype, out=out)
 
     def backward(self, g):
         return g, (-g * self.alpha if self.alpha != 1 else -g)
@@ -251,12 +253,17 @@ class Sigmoid(Op):
 
 
 class Relu(Op, backward_name="ReluBackward0"):
-    def forward(self, a):
+    def forward(self, a, out=None):
         self.save_output()
-        return np.maximum(a, 0, dtype=a.dtype)
+        if a.dtype in (np.float32, np.float64):
+            return _act.relu_forward(a, out=out)
+        return np.maximum(a, 0, dtype=a.dtype, out=out)
 
     def backward(self, g):
         (out,) = self.saved_tensors
+        if not is_grad_enabled() and g.dtype == out.dtype and out.dtype in (np.float32,
+                                                                             np.float64):
+            return _wrap(_act.relu_backward(g._array, out._array))
         return g * (out > 0)
 
 

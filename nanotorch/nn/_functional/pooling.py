@@ -16,7 +16,9 @@ class _MaxPool2d(Op, backward_name="MaxPool2DWithIndicesBackward0"):
     once_differentiable = True
 
     def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode, sink):
-        y, idx = max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode)
+        # indices only when backward or the caller needs them (inference skips them)
+        y, idx = max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode,
+                                    with_indices=self._recording or sink is not None)
         self.indices = idx
         self.input_shape = x.shape
         if sink is not None:
@@ -79,8 +81,10 @@ def _window_args(input, kernel_size, stride, padding, dilation, ceil_mode):
         raise RuntimeError(f"stride should be greater than zero, but got stride={s}")
     if min(d) < 1:
         raise RuntimeError(f"dilation should be greater than zero, but got dilation={d}")
+    if min(p) < 0:
+        raise RuntimeError(f"pad must be non-negative, but got pad: {min(p)} (padding={p})")
     for i in range(2):
-        if p[i] < 0 or p[i] > k[i] // 2:
+        if p[i] > k[i] // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
                                f"pad={p[i]}, kernel_size={k[i]} and dilation={d[i]}")
     out = []
@@ -126,7 +130,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     _check_input("avg_pool2d", input)
     k, s, p, _ = _window_args(input, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("avg_pool2d(): divisor must be not zero")
+        raise RuntimeError("avg_pool2d(): divisor must be not zero, got divisor_override=0")
     params = (k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override)
     return _batched(input, lambda x: _AvgPool2d.apply(x, params=params))
 

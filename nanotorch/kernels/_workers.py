@@ -1,0 +1,76 @@
+"""Splitting a kernel's work across threads that each call single-threaded BLAS.
+
+A convolution alternates a memory-bound Numba loop (im2col) with a GEMM. Run on
+one thread with a multi-threaded BLAS, the second core idles through every
+im2col and the BLAS threads pay a wake-up per small GEMM. Giving each core its
+own share of the samples (im2col + GEMM, BLAS held to one thread) keeps both
+busy: measured 2-3x faster on the resnet18 convolutions.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
+from numba import get_num_threads
+
+_pool: ThreadPoolExecutor | None = None
+_blas = None
+_lock = threading.Lock()
+_local = threading.local()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1) - 1),
+                                       thread_name_prefix="nanotorch-kernel")
+        return _pool
+
+
+def blas_controller():
+    """threadpoolctl's handle on the BLAS libraries this process has loaded."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+        _blas = ThreadpoolController().select(user_api="blas")
+    return _blas
+
+
+def set_blas_threads(n: int) -> None:
+    blas_controller().limit(limits=n)
+
+
+def worker_count(n_tasks: int) -> int:
+    """Threads worth using for ``n_tasks`` independent pieces of work."""
+    return max(1, min(get_num_threads(), n_tasks))
+
+
+def run_split(task, n_workers: int) -> list:
+    """Run ``task(k, n_workers)`` for k in range(n_workers) concurrently (the calling
+    thread takes k=0) with BLAS single-threaded; return the results in order."""
+    if n_workers <= 1:
+        return [task(0, 1)]
+    with blas_controller().limit(limits=1):
+        futures = [_executor().submit(task, k, n_workers) for k in range(1, n_workers)]
+        try:
+            first = task(0, n_workers)
+        finally:  # never leave workers writing into buffers the caller may free
+            wait(futures)
+        return [first] + [f.result() for f in futures]
+
+
+def workspace(name: str, size: int, dtype) -> np.ndarray:
+    """A 1-D scratch array of ``size`` elements owned by the calling thread, reused
+    across calls (fresh multi-megabyte buffers cost more in page faults than the
+    work written into them)."""
+    bufs = getattr(_local, "bufs", None)
+    if bufs is None:
+        bufs = _local.bufs = {}
+    key = (name, np.dtype(dtype))
+    buf = bufs.get(key)
+    if buf is None or buf.size < size:
+        buf = bufs[key] = np.empty(size, dtype=dtype)
+    return buf[:size]
