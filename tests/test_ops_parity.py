@@ -1068,3 +1068,18 @@ def test_no_grad_outputs():
         y = x * 2
     assert not y.requires_grad and y.grad_fn is None
     assert (x * 2).detach().grad_fn is None
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_relu_nan_inf_and_in_place_parity(inplace):
+    vals = [float("nan"), -1.0, -0.0, 0.0, 2.0, float("inf"), -float("inf")]
+    results = []
+    for lib in (nt, torch):
+        x = lib.tensor(vals, requires_grad=True)
+        h = x * 1.0
+        y = h.relu_() if inplace else lib.relu(h)
+        y.backward(lib.tensor([1.0, 2.0, float("inf"), 4.0, 5.0, 6.0, 7.0]))
+        results.append((y.detach().numpy().copy(), x.grad.numpy().copy(), type(y.grad_fn).__name__))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert results[0][2] == results[1][2]

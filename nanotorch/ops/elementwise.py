@@ -261,9 +261,10 @@ class Relu(Op, backward_name="ReluBackward0"):
 
     def backward(self, g):
         (out,) = self.saved_tensors
-        if not is_grad_enabled() and g.dtype == out.dtype and out.dtype in (np.float32,
-                                                                             np.float64):
-            return _wrap(_act.relu_backward(g._array, out._array))
+        ga, oa = g._array, out._array
+        if not is_grad_enabled() and ga.dtype == oa.dtype and oa.dtype in (np.float32,
+                                                                           np.float64):
+            return _wrap(_act.relu_backward(ga, oa))
         return g * (out > 0)
 
 
