@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..autograd.grad_mode import no_grad
 from ..kernels.optim import sgd_step
+from ..tensor import Tensor
 from .optimizer import (Optimizer, _check_dense_float, _params_with_grad, _work_array,
                         _write_back, _zeros_state)
 
@@ -14,6 +15,8 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, foreach=None, differentiable=False,
                  fused=None):
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError(f"Tensor lr must be 1-element, got shape {list(lr.shape)}")
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -21,6 +24,7 @@ class SGD(Optimizer):
         if weight_decay < 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
+            # torch's exact text (tests/test_optim.py compares messages verbatim)
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         if differentiable:
             raise ValueError("differentiable=True is not supported by nanotorch optimizers")

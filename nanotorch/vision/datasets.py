@@ -10,13 +10,20 @@ from __future__ import annotations
 import gzip
 import os
 import warnings
+import zipfile
 import zlib
 
 import numpy as np
 
 from .image_io import IMG_EXTENSIONS, Image, ImageReadError, is_image_file, load_image
 
-__all__ = ["ImageFolder", "MNIST", "FashionMNIST", "NpzImageDataset", "read_idx"]
+__all__ = ["ImageFolder", "MNIST", "FashionMNIST", "NpzImageDataset", "read_idx",
+           "EmptyClassFolderError"]
+
+
+class EmptyClassFolderError(FileNotFoundError, ValueError):
+    """Class folder(s) with no (readable) image files. A FileNotFoundError, as torchvision's
+    ImageFolder raises; also a ValueError, which nanotorch raised before."""
 
 
 def _no_download(name, files, where):
@@ -44,7 +51,9 @@ class ImageFolder:
     on_error="raise": an unreadable file raises ImageReadError when it is loaded.
     on_error="skip": every file is decoded once here; unreadable ones are dropped,
     listed in ``.skipped`` as (path, reason) and reported in a single warning.
-    A class folder without images raises ValueError unless ``allow_empty=True``.
+    Class folders without (readable) images raise EmptyClassFolderError (a
+    FileNotFoundError) naming them all; with ``allow_empty=True`` they stay as classes
+    without samples, listed in ``.empty_classes`` and reported in a warning.
     """
 
     def __init__(self, root, transform=None, target_transform=None, loader=load_image,
@@ -63,20 +72,28 @@ class ImageFolder:
 
         self.classes, self.class_to_idx = self.find_classes(self.root)
         valid = is_valid_file or (lambda p: is_image_file(p, self.extensions))
-        samples = []
+        samples, empty = [], []
         for name in self.classes:
             folder = os.path.join(self.root, name)
             files = [p for p in self._walk(folder) if valid(p)]
             n_found = len(files)
             if on_error == "skip":
                 files = [p for p in files if self._readable(p)]
-            if not files and not allow_empty:
+            if not files:
                 what = (f"no readable image files ({n_found} unreadable)" if n_found
                         else "no image files")
-                raise ValueError(
-                    f"class folder {folder!r} has {what} (accepted extensions: "
-                    f"{', '.join(self.extensions)}); remove it or pass allow_empty=True")
+                empty.append((name, f"class folder {folder!r} has {what}"))
             samples.extend((p, self.class_to_idx[name]) for p in files)
+        self.empty_classes = [name for name, _ in empty]
+        if empty and not allow_empty:
+            raise EmptyClassFolderError(
+                f"Found no valid file for the classes {', '.join(self.empty_classes)}: "
+                f"{'; '.join(why for _, why in empty)} (accepted extensions: "
+                f"{', '.join(self.extensions)}); remove them or pass allow_empty=True")
+        if empty:
+            warnings.warn(f"ImageFolder({self.root!r}): {len(empty)} class folder(s) without "
+                          f"(readable) images kept as empty classes: "
+                          f"{', '.join(self.empty_classes)} (see .empty_classes)", stacklevel=2)
         self.samples = samples
         self.imgs = samples  # torchvision alias
         self.targets = [t for _, t in samples]
@@ -270,6 +287,31 @@ class NpzImageDataset:
         self.transform = transform
         self.target_transform = target_transform
         xk, yk = ("images", "labels") if split is None else (f"x_{split}", f"y_{split}")
+        if not os.path.isfile(self.path):
+            raise FileNotFoundError(f"npz file not found: {self.path!r}")
+        if not zipfile.is_zipfile(self.path):
+            raise ValueError(f"{self.path!r} is not a .npz (zip) archive: the file is empty, "
+                             f"truncated or of another format ({os.path.getsize(self.path)} "
+                             "bytes)")
+        try:
+            images, labels, classes = self._load(xk, yk, split)
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+            raise ValueError(f"{self.path!r}: corrupt .npz archive "
+                             f"({type(exc).__name__}: {exc})") from exc
+        except ValueError as exc:  # e.g. object arrays, refused without allow_pickle
+            raise ValueError(f"{self.path!r}: cannot read the arrays of split={split!r}: "
+                             f"{exc}") from exc
+        self.data, self.targets = self._check(images, labels, xk, yk)
+        if classes is not None:
+            self.classes = [str(c) for c in classes.reshape(-1)]
+        else:
+            n = int(self.targets.max()) + 1 if len(self.targets) else 0
+            self.classes = [str(i) for i in range(n)]
+        if len(self.targets) and self.targets.max() >= len(self.classes):
+            raise ValueError(f"{self.path!r}: label {int(self.targets.max())} out of range for "
+                             f"{len(self.classes)} classes")
+
+    def _load(self, xk, yk, split):
         with np.load(self.path, allow_pickle=False) as f:
             keys = set(f.files)
             if xk not in keys or yk not in keys:
@@ -281,14 +323,7 @@ class NpzImageDataset:
                                f"'images'/'labels'; keys in file: {sorted(keys)})")
             images, labels = f[xk], f[yk]
             classes = f["classes"] if "classes" in keys else None
-        self.data, self.targets = self._check(images, labels, xk, yk)
-        if classes is not None:
-            self.classes = [str(c) for c in classes.reshape(-1)]
-        else:
-            self.classes = [str(i) for i in range(int(self.targets.max()) + 1 if len(self.targets) else 0)]
-        if len(self.targets) and self.targets.max() >= len(self.classes):
-            raise ValueError(f"{self.path!r}: label {int(self.targets.max())} out of range for "
-                             f"{len(self.classes)} classes")
+        return images, labels, classes
 
     def _check(self, images, labels, xk, yk):
         if images.dtype != np.uint8:

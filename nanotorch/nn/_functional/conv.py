@@ -106,6 +106,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise RuntimeError(f"non-positive stride is not supported, got stride={list(stride)}")
     if min(dilation) < 1:
         raise RuntimeError(f"dilation should be greater than zero, got dilation={list(dilation)}")
+    if min(weight.shape[2:]) < 1:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
+                           f"{weight.shape[2]} kernel_width: {weight.shape[3]} (weight of size "
+                           f"{list(weight.shape)})")
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)

@@ -8,13 +8,18 @@ from ...autograd.grad_mode import is_grad_enabled
 from ...tensor import Tensor
 
 
+def _rows(shape):
+    """Rows of the 2-D view of a ``(*, features)`` array (``-1`` fails with 0 features)."""
+    return int(np.prod(shape[:-1], dtype=np.int64))
+
+
 class _Linear(Op, backward_name="AddmmBackward0"):
     """2-D input with bias. Subclasses only change the grad_fn name (PyTorch's names
     depend on the input rank and on the bias)."""
 
     def forward(self, x, w, b):
         n_in = w.shape[1]
-        x2 = x.reshape(-1, n_in)
+        x2 = x.reshape(_rows(x.shape), n_in)
         out = np.empty((x2.shape[0], w.shape[0]), dtype=w.dtype)
         np.matmul(x2, w.T, out=out)
         if b is not None:
@@ -28,19 +33,19 @@ class _Linear(Op, backward_name="AddmmBackward0"):
         n_out, n_in = w.shape
         gx = gw = gb = None
         if is_grad_enabled():  # create_graph: differentiable formulas
-            g2 = g.reshape(-1, n_out)
+            g2 = g.reshape(_rows(g.shape), n_out)
             if need_x:
                 gx = g.matmul(w)
             if need_w:
-                gw = g2.t().matmul(x.reshape(-1, n_in))
+                gw = g2.t().matmul(x.reshape(_rows(x.shape), n_in))
             if need_b:
                 gb = g2.sum(0)
             return gx, gw, gb
-        g2 = g._array.reshape(-1, n_out)
+        g2 = g._array.reshape(_rows(g.shape), n_out)
         if need_x:
             gx = Tensor._wrap(np.matmul(g2, w._array).reshape(x.shape))
         if need_w:
-            gw = Tensor._wrap(np.matmul(g2.T, x._array.reshape(-1, n_in)))
+            gw = Tensor._wrap(np.matmul(g2.T, x._array.reshape(_rows(x.shape), n_in)))
         if need_b:
             gb = Tensor._wrap(g2.sum(0))
         return gx, gw, gb

@@ -80,6 +80,13 @@ def _check_channel(t, name, c, dtype):
                            f"input dtype")
 
 
+def _check_eps(eps, training):
+    if training and not eps > 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if not eps >= 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Normalise ``input`` (N, C, *) per channel. In training, batch statistics are used
@@ -108,6 +115,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got "
                              f"input size {input.shape}")
+        _check_eps(eps, training)
         stats = []
         out = _BatchNormTrain.apply(input, w, b, eps=float(eps), stats=stats)
         _update_running(running_mean, running_var, stats, count, momentum)
@@ -115,6 +123,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if running_mean is None or running_var is None:
         raise RuntimeError("batch_norm(): running_mean and running_var must be defined in "
                            "evaluation mode")
+    _check_eps(eps, training)
     return _BatchNormEval.apply(input, w, b, running_mean=running_mean._array.reshape(c),
                                 running_var=running_var._array.reshape(c), eps=float(eps))
 
@@ -167,7 +176,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     _check_float(input, "layer_norm(): input")
     shape = _as_shape(normalized_shape)
     k = len(shape)
-    if k == 0 or k > input.ndim or tuple(input.shape[input.ndim - k:]) != shape:
+    if k == 0:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           "containing at least one element, but got normalized_shape = []")
+    if k > input.ndim or tuple(input.shape[input.ndim - k:]) != shape:
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
                            f"[*, {', '.join(str(s) for s in shape)}], but got input of size"
                            f"{list(input.shape)}")

@@ -22,7 +22,8 @@ class Embedding(Module):
         self.embedding_dim = embedding_dim
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise AssertionError("Padding_idx must be within num_embeddings")
+                raise AssertionError(f"Padding_idx must be within num_embeddings, got padding_idx="
+                                     f"{padding_idx}, num_embeddings={num_embeddings}")
             padding_idx %= num_embeddings
         self.padding_idx = padding_idx
         self.max_norm = max_norm
