@@ -5,6 +5,7 @@ import numpy as np
 
 from ...autograd.function import Op
 from ...autograd.grad_mode import is_grad_enabled
+from ...kernels import gemm
 from ...tensor import Tensor
 
 
@@ -21,7 +22,7 @@ class _Linear(Op, backward_name="AddmmBackward0"):
         n_in = w.shape[1]
         x2 = x.reshape(_rows(x.shape), n_in)
         out = np.empty((x2.shape[0], w.shape[0]), dtype=w.dtype)
-        np.matmul(x2, w.T, out=out)
+        gemm.matmul(x2, w.T, out=out)
         if b is not None:
             out += b
         self.save_inputs(0, 1)
@@ -43,9 +44,9 @@ class _Linear(Op, backward_name="AddmmBackward0"):
             return gx, gw, gb
         g2 = g._array.reshape(_rows(g.shape), n_out)
         if need_x:
-            gx = Tensor._wrap(np.matmul(g2, w._array).reshape(x.shape))
+            gx = Tensor._wrap(gemm.matmul(g2, w._array).reshape(x.shape))
         if need_w:
-            gw = Tensor._wrap(np.matmul(g2.T, x._array.reshape(_rows(x.shape), n_in)))
+            gw = Tensor._wrap(gemm.matmul(g2.T, x._array.reshape(_rows(x.shape), n_in)))
         if need_b:
             gb = Tensor._wrap(g2.sum(0))
         return gx, gw, gb
