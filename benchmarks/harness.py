@@ -28,6 +28,14 @@ def median_time(step, warmup: int = 3, repeat: int = 20, min_seconds: float = 0.
     return statistics.median(times)
 
 
+def time_once(step):
+    """(wall time in seconds, return value) of a single ``step()``: for one-shot workloads
+    such as a whole training run, where a warm-up would be a second run."""
+    t = time.perf_counter()
+    result = step()
+    return time.perf_counter() - t, result
+
+
 def rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -48,15 +56,17 @@ def peak_rss_bytes() -> int:
 
 
 def measure_peak_memory(workload: str, lib: str, steps: int = 3) -> int | None:
-    """Peak resident memory added by running ``steps`` steps of a workload, measured in a
-    fresh subprocess (so the two libraries do not share a peak)."""
+    """Peak resident memory added by running ``steps`` steps of a workload (after one
+    warm-up step; a one-shot workload runs once, unwarmed), measured in a fresh subprocess
+    (so the two libraries do not share a peak)."""
     code = (
         "import gc, sys; sys.path.insert(0, %r);"
         "from benchmarks import workloads, harness;"
         "import importlib; lib = importlib.import_module(%r);"
-        "step = workloads.WORKLOADS[%r].make(lib); step(); gc.collect();"
+        "w = workloads.WORKLOADS[%r]; step = w.make(lib); steps = %d;"
+        "steps = 1 if w.oneshot else (step(), steps)[1]; gc.collect();"
         "base = harness.rss_bytes(); harness.reset_peak_rss();"
-        "[step() for _ in range(%d)];"
+        "[step() for _ in range(steps)];"
         "print(harness.peak_rss_bytes() - base)"
     ) % (os.path.dirname(os.path.dirname(os.path.abspath(__file__))), lib, workload, steps)
     try:

@@ -1,7 +1,12 @@
 """Benchmark workloads, each written once against the PyTorch API (``lib`` is nanotorch or
-torch) so both libraries run exactly the same program."""
+torch) so both libraries run exactly the same program. The exception is ``recipe``: the
+default fine-tuning recipe as shipped (nanotorch) against the same loop written plainly in
+PyTorch (benchmarks/recipe_torch.py)."""
 from __future__ import annotations
 
+import contextlib
+import io
+import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
@@ -13,9 +18,11 @@ class Workload:
     name: str
     description: str
     make: Callable  # make(lib) -> step()
-    unit: str = "ms"  # "ms" per step, or "img/s"
+    unit: str = "ms"  # "ms" per step, "img/s", or "s" for a one-shot run
     batch: int = 1
     repeat: int = 20
+    oneshot: bool = False  # timed once, no warm-up, --repeat ignored
+    note: Callable | None = None  # note(step's return value) -> text for the table
 
 
 def _data(lib, *shape, seed=0):
@@ -137,6 +144,47 @@ def make_w5(lib):
     return step
 
 
+def _mobilenet_v2(lib):
+    if lib.__name__ == "torch":
+        from benchmarks.torch_models import build
+        return build("mobilenet_v2", lib)
+    from nanotorch.models import mobilenet_v2
+    return mobilenet_v2()
+
+
+def make_w6(lib, batch=32, size=112):
+    """MobileNetV2 with every parameter frozen and a new 10-class head, train mode."""
+    lib.manual_seed(0)
+    model = _mobilenet_v2(lib)
+    for p in model.parameters():
+        p.requires_grad = False
+    model.classifier[1] = lib.nn.Linear(1280, 10)
+    model.train()
+    return _train_step(lib, model, _data(lib, batch, 3, size, size), _labels(lib, batch, 10))
+
+
+def make_recipe(lib, argv=()):
+    """One run of the default fine-tuning recipe (``argv``: extra recipe options). nanotorch
+    runs ``recipes.finetune`` itself; torch runs benchmarks/recipe_torch.py with the same
+    options. Checkpoints go to a temporary folder; the recipe's printout is swallowed."""
+    from recipes import finetune
+
+    def step():
+        with tempfile.TemporaryDirectory() as out:
+            args = finetune.parse_args(["--out", out, "--quiet", *argv])
+            if lib.__name__ == "torch":
+                from benchmarks import recipe_torch
+                return recipe_torch.train(lib, args)
+            with contextlib.redirect_stdout(io.StringIO()):
+                return finetune.train(args)
+    return step
+
+
+def _recipe_note(result):
+    return f"test acc {result['test_acc']:.1%}" + (" (cached features)"
+                                                    if result.get("cached_features") else "")
+
+
 WORKLOADS = {w.name: w for w in [
     Workload("matmul", "512x512 @ 512x512 float32", make_matmul, repeat=50),
     Workload("elementwise", "((a*b+a).exp()-b).sum() on 1M floats", make_elementwise, repeat=50),
@@ -150,4 +198,9 @@ WORKLOADS = {w.name: w for w in [
     Workload("W4", "resnet18 fully trainable, batch 32 of 3x112x112", make_w4, repeat=5),
     Workload("W5", "resnet18 inference, eval + no_grad, batch 32 of 3x224x224", make_w5,
              unit="img/s", batch=32, repeat=5),
+    Workload("W6", "mobilenet_v2 frozen but new classifier[1], train mode, batch 32 of "
+             "3x112x112", make_w6, repeat=10),
+    Workload("recipe", "default recipe end to end: mobilenet_v2 IMAGENET1K_V1, Fashion-MNIST "
+             "5000/1000 at 32x32, 15 epochs (torch: plain loop, no feature cache)",
+             make_recipe, unit="s", oneshot=True, note=_recipe_note),
 ]}
