@@ -1,7 +1,15 @@
 """Run benchmark workloads in nanotorch and PyTorch in one invocation and print a table.
 
-    python -m benchmarks.run                 # every workload
+    python -m benchmarks.run                 # every workload (the recipe takes minutes)
     python -m benchmarks.run W1 W2 --memory  # some, with peak memory (subprocess per lib)
+    python -m benchmarks.run W6 recipe       # the MobileNetV2 workloads
+
+Workloads: matmul, elementwise, softmax, mlp_matmul (core ops); W1 MLP, W2 small CNN,
+W3 resnet18 head-only, W4 resnet18 full, W5 resnet18 inference, W6 mobilenet_v2 head-only
+(train steps, median time per step); recipe: the default fine-tuning recipe end to end
+(recipes/finetune.py, which caches the frozen backbone's features) against the same job
+as a plain PyTorch loop (benchmarks/recipe_torch.py), one unwarmed run each, with the
+test accuracy each reached.
 
 PyTorch is optional: without it only nanotorch's numbers are printed."""
 from __future__ import annotations
@@ -31,6 +39,8 @@ def _fmt_time(w, seconds):
         return "-"
     if w.unit == "img/s":
         return f"{w.batch / seconds:.1f} img/s"
+    if w.unit == "s":
+        return f"{seconds:.1f} s"
     return f"{seconds * 1e3:.2f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
@@ -39,12 +49,14 @@ def _fmt_mem(b):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="workloads to run (default: all)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\nPyTorch")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*",
+                        help=f"workloads to run (default: all): {', '.join(WORKLOADS)}")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--memory", action="store_true", help="also measure peak memory")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
-    parser.add_argument("--repeat", type=int, default=None, help="timed steps per workload")
+    parser.add_argument("--repeat", type=int, default=None, help="timed steps per workload (one-shot workloads such as recipe run once)")
     args = parser.parse_args(argv)
     names = args.names or list(WORKLOADS)
     unknown = [n for n in names if n not in WORKLOADS]
@@ -63,19 +75,17 @@ def main(argv=None):
     header = ["workload", "nanotorch", "torch", "ratio (nt/torch time)"]
     if args.memory:
         header += ["nt peak mem", "torch peak mem"]
+    with_notes = any(WORKLOADS[n].note for n in names)
+    if with_notes:
+        header.append("notes")
     rows = [header]
     for name in names:
         w = WORKLOADS[name]
-        repeat = args.repeat or w.repeat
-        results = {}
+        results, notes = {}, []
         for lib in [nanotorch] + ([torch] if torch is not None else []):
-            try:
-                step = w.make(lib)
-                results[lib.__name__] = harness.median_time(step, warmup=2, repeat=repeat)
-            except Exception as e:  # a missing feature must not hide the other numbers
-                print(f"# {name} failed in {lib.__name__}: {type(e).__name__}: {e}",
-                      file=sys.stderr)
-                results[lib.__name__] = None
+            results[lib.__name__], note = _time(w, lib, args.repeat)
+            if note:
+                notes.append(f"{'nt' if lib is nanotorch else 'torch'}: {note}")
             harness.collect()
         nt, th = results.get("nanotorch"), results.get("torch")
         ratio = f"{nt / th:.2f}" if nt and th else "-"
@@ -83,10 +93,26 @@ def main(argv=None):
         if args.memory:
             row += [_fmt_mem(harness.measure_peak_memory(name, "nanotorch")),
                     _fmt_mem(harness.measure_peak_memory(name, "torch")) if torch else "-"]
+        if with_notes:
+            row.append("; ".join(notes) or "-")
         rows.append(row)
         print("  ".join(str(c) for c in row), flush=True)
     print()
     _print_markdown(rows)
+
+
+def _time(w, lib, repeat):
+    """(seconds or None, note or None) for one workload in one library."""
+    try:
+        step = w.make(lib)
+        if w.oneshot:
+            seconds, result = harness.time_once(step)
+        else:
+            seconds, result = harness.median_time(step, warmup=2, repeat=repeat or w.repeat), None
+        return seconds, (w.note(result) if w.note and result is not None else None)
+    except Exception as e:  # a missing feature must not hide the other numbers
+        print(f"# {w.name} failed in {lib.__name__}: {type(e).__name__}: {e}", file=sys.stderr)
+        return None, None
 
 
 def _print_markdown(rows):
