@@ -84,3 +84,14 @@ def test_bad_arguments_are_clear(tmp_path, data):
         finetune.train(_args(tmp_path, data, "--freeze", "none", "--cache-features", "on"))
     with pytest.raises(FileNotFoundError):
         finetune.train(_args(tmp_path, tmp_path / "missing.npz"))
+
+
+def test_check_nan_stops_a_diverging_run_before_saving_it(tmp_path, data):
+    with pytest.raises(FloatingPointError, match=r"loss became (nan|inf) at epoch 1 step"):
+        finetune.train(_args(tmp_path, data, "--epochs", "3", "--lr", "1e38", "--check-nan"))
+    for name in ("checkpoint.safetensors", "best.safetensors"):
+        path = tmp_path / "run" / name
+        if path.exists():  # whatever was saved holds finite weights only
+            ck = nt.load(path)
+            for v in (ck["model"] if "model" in ck else ck).values():
+                assert np.isfinite(v.numpy()).all()
