@@ -9,6 +9,8 @@ start / end / divisor arrays.
 import numpy as np
 from numba import njit, prange
 
+from .conv import _valid_range as _out_span  # outputs [lo, hi) whose tap is in bounds
+
 __all__ = [
     "max_pool2d_forward", "max_pool2d_backward",
     "avg_pool2d_forward", "avg_pool2d_backward",
@@ -135,9 +137,7 @@ def _max_forward(x, KH, KW, sh, sw, ph, pw, dh, dw, y, idx):
                 h = h0 + i * dh
                 for j in range(KW):
                     off = j * dw - pw
-                    lo = 0 if off >= 0 else (sw - 1 - off) // sw
-                    hi = (W - 1 - off) // sw + 1 if W - 1 - off >= 0 else 0
-                    hi = min(hi, OW)
+                    lo, hi = _out_span(off, sw, W, OW)
                     if hi <= lo:
                         continue
                     src = np.uint64(xb + h * W + lo * sw + off)
@@ -170,9 +170,7 @@ def _max_forward_values(x, KH, KW, sh, sw, ph, pw, dh, dw, y):
                 h = h0 + i * dh
                 for j in range(KW):
                     off = j * dw - pw
-                    lo = 0 if off >= 0 else (sw - 1 - off) // sw
-                    hi = (W - 1 - off) // sw + 1 if W - 1 - off >= 0 else 0
-                    hi = min(hi, OW)
+                    lo, hi = _out_span(off, sw, W, OW)
                     if hi <= lo:
                         continue
                     src = np.uint64(xb + h * W + lo * sw + off)
