@@ -203,3 +203,32 @@ def test_bad_bias_grad_and_dtype():
         conv2d_forward(x.astype(np.int64), w.astype(np.int64), None, *a)
     with pytest.raises(TypeError, match="grad_y dtype"):
         conv2d_backward(x, w, np.zeros((2, 4, 5, 5), np.float32), *a, True, True, True)
+
+
+def test_concurrent_calls_from_user_threads():
+    # each calling thread has its own column workspace; the worker pool is shared
+    import threading
+    from nanotorch.kernels import _workers
+    rng = np.random.default_rng(5)
+    cases = [(rng.standard_normal((6, 3, 9, 9)), rng.standard_normal((4, 3, 3, 3))),
+             (rng.standard_normal((5, 2, 7, 8)), rng.standard_normal((6, 2, 5, 3)))]
+    expected = [conv2d_forward(x, w, None, (1, 1), (1, 1), (1, 1), 1) for x, w in cases]
+    blas_threads = [lib.get_num_threads() for lib in _workers._blas_libs()]
+    errors = []
+
+    def work(i):
+        try:
+            for _ in range(20):
+                x, w = cases[i % 2]
+                y = conv2d_forward(x, w, None, (1, 1), (1, 1), (1, 1), 1)
+                np.testing.assert_allclose(y, expected[i % 2], rtol=1e-12, atol=1e-12)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    # overlapping single-threaded-BLAS blocks leave the BLAS setting as it was
+    assert [lib.get_num_threads() for lib in _workers._blas_libs()] == blas_threads

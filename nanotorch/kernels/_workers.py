@@ -20,6 +20,9 @@ from numba import get_num_threads
 _pool: ThreadPoolExecutor | None = None
 _blas = None
 _libs = None
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_saved: list = []
 _lock = threading.Lock()
 _local = threading.local()
 
@@ -59,18 +62,27 @@ def single_threaded_blas():
     (the parallelism is ours): after a multi-threaded call OpenBLAS's threads spin
     for a while, and on a 2-core machine that starves the Numba kernels and worker
     threads that run next (measured: a ReLU 6x slower after a Linear backward).
-    Direct calls on threadpoolctl's handles: ~1 us, against ~12 us for its limit()."""
-    libs = _blas_libs()
-    prev = [lib.get_num_threads() for lib in libs]
-    for lib, n in zip(libs, prev):
-        if n != 1:
-            lib.set_num_threads(1)
+    Blocks may overlap across threads: the first in sets one thread, the last out
+    restores the setting. Direct calls on threadpoolctl's handles: ~1 us, against
+    ~12 us for its limit()."""
+    global _blas_users, _blas_saved
+    with _blas_lock:
+        if _blas_users == 0:
+            libs = _blas_libs()
+            _blas_saved = [lib.get_num_threads() for lib in libs]
+            for lib, n in zip(libs, _blas_saved):
+                if n != 1:
+                    lib.set_num_threads(1)
+        _blas_users += 1
     try:
         yield
     finally:
-        for lib, n in zip(libs, prev):
-            if n != 1:
-                lib.set_num_threads(n)
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                for lib, n in zip(_blas_libs(), _blas_saved):
+                    if n != 1:
+                        lib.set_num_threads(n)
 
 
 def worker_count(n_tasks: int) -> int:
