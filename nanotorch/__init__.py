@@ -10,6 +10,10 @@ _builtin_int = _builtins.int
 # threads (a conv loop ran 25x slower); must be set before Numba starts its pool.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from . import _malloc  # noqa: E402
+
+_malloc.tune()
+
 from . import _dtype
 from ._dtype import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype,
                      int8, int16, int32, int64, set_default_dtype, uint8)

@@ -117,39 +117,31 @@ def _valid_range(off, d, size, k):
 def _max_forward(x, KH, KW, sh, sw, ph, pw, dh, dw, y, idx):
     N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
-    xf, yf, jf = x.reshape(-1), y.reshape(-1), idx.reshape(-1)
-    # ow innermost, taps outside, unsigned offsets: the compare-and-select over a
-    # row vectorises (~10x). Per output, taps are still visited in (i, j) order, so
-    # ties and the index of the first maximum are as before.
     for t in prange(N * C):
-        xb = t * H * W
+        n = t // C
+        c = t - n * C
+        xp = x[n, c]
+        yp = y[n, c]
+        ip = idx[n, c]
         for oh in range(OH):
             h0 = oh * sh - ph
             i0, ilo, ihi = _valid_range(h0, dh, H, KH)
-            yb = np.uint64((t * OH + oh) * OW)
             for ow in range(OW):
-                yf[yb + np.uint64(ow)] = -np.inf
-                # PyTorch's index when nothing beats -inf: first tap >= 0
                 w0 = ow * sw - pw
-                j0 = 0 if w0 >= 0 else (dw - 1 - w0) // dw
-                jf[yb + np.uint64(ow)] = (h0 + i0 * dh) * W + w0 + j0 * dw
-            for i in range(ilo, ihi):
-                h = h0 + i * dh
-                for j in range(KW):
-                    off = j * dw - pw
-                    lo, hi = _out_span(off, sw, W, OW)
-                    if hi <= lo:
-                        continue
-                    src = np.uint64(xb + h * W + lo * sw + off)
-                    pos = h * W + lo * sw + off
-                    d0 = yb + np.uint64(lo)
-                    for q in range(hi - lo):
-                        uq = np.uint64(q)
-                        v = xf[src + uq * np.uint64(sw)]
-                        cur = yf[d0 + uq]
-                        take = v > cur or v != v  # NaN propagates
-                        yf[d0 + uq] = v if take else cur
-                        jf[d0 + uq] = pos + q * sw if take else jf[d0 + uq]
+                j0, jlo, jhi = _valid_range(w0, dw, W, KW)
+                best = -np.inf
+                # PyTorch's index when nothing beats -inf: first tap >= 0
+                bi = (h0 + i0 * dh) * W + w0 + j0 * dw
+                for i in range(ilo, ihi):
+                    h = h0 + i * dh
+                    xr = xp[h]
+                    for j in range(jlo, jhi):
+                        v = xr[w0 + j * dw]
+                        if v > best or np.isnan(v):  # NaN propagates
+                            best = v
+                            bi = h * W + w0 + j * dw
+                yp[oh, ow] = best
+                ip[oh, ow] = bi
 
 
 @njit(parallel=True, cache=True)
