@@ -8,7 +8,6 @@ import numpy as np
 
 from ..autograd.function import Op, _wrap
 from ..autograd.grad_mode import is_grad_enabled
-from ..kernels import activation as _act
 
 
 class _Binary(Op):
@@ -256,7 +255,8 @@ class Relu(Op, backward_name="ReluBackward0"):
     def forward(self, a, out=None):
         self.save_output()
         if a.dtype in (np.float32, np.float64):
-            return _act.relu_forward(a, out=out)
+            from ..kernels.activation import relu_forward  # Numba loads on first use
+            return relu_forward(a, out=out)
         return np.maximum(a, 0, dtype=a.dtype, out=out)
 
     def backward(self, g):
@@ -264,7 +264,8 @@ class Relu(Op, backward_name="ReluBackward0"):
         ga, oa = g._array, out._array
         if not is_grad_enabled() and ga.dtype == oa.dtype and oa.dtype in (np.float32,
                                                                            np.float64):
-            return _wrap(_act.relu_backward(ga, oa))
+            from ..kernels.activation import relu_backward
+            return _wrap(relu_backward(ga, oa))
         return g * (out > 0)
 
 
