@@ -104,6 +104,13 @@ def run_split(task, n_workers: int) -> list:
         return [first] + [f.result() for f in futures]
 
 
+def even_bands(n: int, parts: int) -> list:
+    """[(lo, hi), ...]: range(n) cut into ``parts`` consecutive bands whose sizes
+    differ by at most one."""
+    edges = [n * i // parts for i in range(parts + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
 class WorkQueue:
     """Indices 0..n-1 handed to whichever worker asks next (``for i in queue``): a
     worker slowed down by the OS simply takes fewer pieces."""

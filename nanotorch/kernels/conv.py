@@ -10,7 +10,7 @@ Columns are built for a chunk of m samples at a time, laid out
 import numpy as np
 from numba import njit, prange
 
-from ._workers import WorkQueue, run_split, worker_count, workspace
+from ._workers import WorkQueue, even_bands, run_split, worker_count, workspace
 
 __all__ = ["conv2d_forward", "conv2d_backward"]
 
@@ -259,14 +259,12 @@ def _geo(x, w, stride, padding, dilation, OH, OW):
 
 
 def _plan(N, L, per_sample_bytes, min_cols):
-    """(chunks [(n0, n1), ...] covering range(N), worker threads to share them); each
-    worker gets the same number of chunks of about equal size."""
+    """(chunks [(n0, n1), ...] covering range(N), worker threads to share them): chunks
+    of about equal size, a whole number of them per worker."""
     workers = worker_count(N)
     nb = min(-(-min_cols // L), _CHUNK_BYTES // max(per_sample_bytes, 1), -(-N // workers))
     per_worker = -(-N // (workers * max(1, nb)))
-    n_chunks = min(N, workers * per_worker)
-    edges = [N * i // n_chunks for i in range(n_chunks + 1)]  # sizes differ by <= 1
-    chunks = [(edges[i], edges[i + 1]) for i in range(n_chunks)]
+    chunks = even_bands(N, min(N, workers * per_worker))
     return chunks, min(workers, len(chunks))
 
 
@@ -395,14 +393,10 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups,
                 gyt = gyt.reshape(G, Og, m * L)
             if need_weight:
                 colst = _columns(x, n0, n1, geo, pointwise).reshape(G, K, m * L)
-                if gw_transposed:
-                    prod = np.matmul(colst, gyt.transpose(0, 2, 1)) if gw_part is None else \
-                        np.matmul(colst, gyt.transpose(0, 2, 1),
-                                  out=workspace("grad_w", G * Og * K, x.dtype).reshape(G, K, Og))
-                else:
-                    prod = np.matmul(gyt, colst.transpose(0, 2, 1)) if gw_part is None else \
-                        np.matmul(gyt, colst.transpose(0, 2, 1),
-                                  out=workspace("grad_w", G * Og * K, x.dtype).reshape(G, Og, K))
+                a, b = (colst, gyt) if gw_transposed else (gyt, colst)
+                out = None if gw_part is None else \
+                    workspace("grad_w", G * Og * K, x.dtype).reshape(G, a.shape[1], b.shape[1])
+                prod = np.matmul(a, b.transpose(0, 2, 1), out=out)
                 if gw_part is None:
                     gw_part = prod
                 else:

@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._workers import run_split, single_threaded_blas, worker_count
+from ._workers import even_bands, run_split, single_threaded_blas, worker_count
 
 _MIN_ROWS = 16          # rows per worker, at least
 _MIN_WORK = 1 << 20     # multiply-adds; below: one single-threaded BLAS call
 _BIG_WORK = 1 << 25     # from here: OpenBLAS's own threads (measured faster on an MLP
                         # of 100M-multiply-add products; their spin-wait afterwards
                         # costs little next to such a product)
-
-
-def _bands(n, workers):
-    edges = np.linspace(0, n, workers + 1).astype(np.int64)
-    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
 
 def matmul(a, b, out=None):
@@ -44,7 +39,7 @@ def matmul(a, b, out=None):
         out = np.empty(a.shape[:-1] + (N,), dtype=np.result_type(a, b))
     if batch >= 2:
         a3, b3, o3 = a.reshape(batch, M, K), b.reshape(batch, K, N), out.reshape(batch, M, N)
-        bands = _bands(batch, worker_count(batch))
+        bands = even_bands(batch, worker_count(batch))
 
         def task(k, step):
             lo, hi = bands[k]
@@ -52,7 +47,7 @@ def matmul(a, b, out=None):
     else:
         a2, o2 = a.reshape(M, K), out.reshape(M, N)
         b2 = b.reshape(K, N)
-        bands = _bands(M, worker_count(M // _MIN_ROWS))
+        bands = even_bands(M, worker_count(M // _MIN_ROWS))
 
         def task(k, step):
             lo, hi = bands[k]
