@@ -34,11 +34,11 @@ from . import nn, optim, utils
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
 from ._printing import get_printoptions, set_printoptions
+from ._version import __version__
 
 half, float, double = float16, float32, float64
 long, int, short = int64, int32, int16
 
-__version__ = "0.1.0"
 
 
 def is_tensor(obj) -> bool:
