@@ -3,11 +3,10 @@ references the parity tests compare against."""
 import importlib.metadata
 from pathlib import Path
 
+import conftest
 import pytest
 
 import nanotorch
-
-import conftest
 
 ROOT = Path(__file__).resolve().parent.parent
 
