@@ -1,11 +1,15 @@
 """Adam (with AMSGrad, maximize, L2 or decoupled weight decay)."""
 from __future__ import annotations
 
-from ..autograd.grad_mode import no_grad
 from ..kernels.optim import adam_step
 from ..tensor import Tensor
-from .optimizer import (Optimizer, _check_dense_float, _params_with_grad, _step_tensor,
-                        _work_array, _write_back, _zeros_state)
+from .optimizer import (
+    Optimizer,
+    _step_tensor,
+    _work_array,
+    _write_back,
+    _zeros_state,
+)
 
 
 def _scalar(x):
@@ -44,46 +48,26 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("amsgrad", False), ("maximize", False), ("foreach", None),
-                               ("capturable", False), ("differentiable", False),
-                               ("decoupled_weight_decay", False), ("fused", None)):
-                group.setdefault(key, value)
-            for p in group["params"]:
-                st = self.state.get(p)
-                if st and not isinstance(st.get("step"), Tensor):
-                    st["step"] = _step_tensor(float(st["step"]))
+    _load_defaults = (("amsgrad", False), ("maximize", False), ("foreach", None),
+                      ("capturable", False), ("differentiable", False),
+                      ("decoupled_weight_decay", False), ("fused", None))
 
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
-        loss = self._run_closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+    def _init_state(self, p, group, state):
+        state["step"] = _step_tensor()
+        state["exp_avg"] = _zeros_state(p)
+        state["exp_avg_sq"] = _zeros_state(p)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = _zeros_state(p)
 
     def _update_group(self, group):
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(_scalar(b)) for b in group["betas"])
         amsgrad = bool(group["amsgrad"])
-        name = type(self).__name__
-        for p in _params_with_grad(group):
-            _check_dense_float(p, name)
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _step_tensor()
-                state["exp_avg"] = _zeros_state(p)
-                state["exp_avg_sq"] = _zeros_state(p)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = _zeros_state(p)
-            elif amsgrad and "max_exp_avg_sq" not in state:
-                raise RuntimeError(f"{name}: amsgrad=True but the state of a parameter of shape "
-                                   f"{list(p.shape)} has no 'max_exp_avg_sq'")
+        for p, state in self._params_and_state(group):
+            if amsgrad and "max_exp_avg_sq" not in state:
+                raise RuntimeError(f"{type(self).__name__}: amsgrad=True but the state of a "
+                                   f"parameter of shape {list(p.shape)} has no 'max_exp_avg_sq'")
             step_t = state["step"]
-            step_t._array += 1  # float32 counter, as torch keeps it
-            step_t._bump_version()
             moments = [state["exp_avg"], state["exp_avg_sq"]]
             if amsgrad:
                 moments.append(state["max_exp_avg_sq"])

@@ -8,8 +8,8 @@ from collections import OrderedDict, defaultdict
 
 import numpy as np
 
+from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
-from ..autograd.grad_mode import enable_grad
 
 
 class _RequiredParameter:
@@ -162,13 +162,43 @@ class Optimizer:
                     g._bump_version()
 
     def step(self, closure=None):
-        raise NotImplementedError
+        """One update of every parameter that has a gradient; returns ``closure()``'s loss
+        (the closure runs with grad enabled, the update without)."""
+        loss = self._run_closure(closure)
+        with no_grad():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    step = _hooked_step(step)
+
+    def _update_group(self, group):
+        """Update the parameters of one group (what each optimizer implements)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement step()")
 
     def _run_closure(self, closure):
         if closure is None:
             return None
         with enable_grad():
             return closure()
+
+    def _params_and_state(self, group):
+        """``(param, state)`` for every floating parameter of ``group`` that has a gradient;
+        a new state is filled by ``self._init_state(param, group, state)`` and every state's
+        float32 ``step`` counter is advanced, as torch does before its update."""
+        name = type(self).__name__
+        for p in _params_with_grad(group):
+            _check_dense_float(p, name)
+            state = self.state[p]
+            if len(state) == 0:
+                self._init_state(p, group, state)
+            step_t = state["step"]
+            step_t._array += 1
+            step_t._bump_version()
+            yield p, state
+
+    def _init_state(self, param, group, state):
+        raise NotImplementedError
 
     # Hooks -------------------------------------------------------------------------
     def register_step_pre_hook(self, hook):
@@ -235,10 +265,19 @@ class Optimizer:
     def __getstate__(self):
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
+    # Options newer than some saved state dicts: filled in on load when a group lacks them.
+    _load_defaults = ()
+
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.__dict__.setdefault("_step_pre_hooks", OrderedDict())
         self.__dict__.setdefault("_step_post_hooks", OrderedDict())
+        for group in self.param_groups:
+            for key, value in self._load_defaults:
+                group.setdefault(key, value)
+        for st in self.state.values():  # old state dicts stored 'step' as a number
+            if isinstance(st, dict) and "step" in st and not isinstance(st["step"], Tensor):
+                st["step"] = _step_tensor(float(st["step"]))
 
     def __repr__(self):
         lines = [type(self).__name__ + " ("]

@@ -1,11 +1,16 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
 from __future__ import annotations
 
-from ..autograd.grad_mode import no_grad
 from ..kernels.optim import sgd_step
 from ..tensor import Tensor
-from .optimizer import (Optimizer, _check_dense_float, _params_with_grad, _work_array,
-                        _write_back, _zeros_state)
+from .optimizer import (
+    Optimizer,
+    _check_dense_float,
+    _params_with_grad,
+    _work_array,
+    _write_back,
+    _zeros_state,
+)
 
 
 class SGD(Optimizer):
@@ -33,20 +38,8 @@ class SGD(Optimizer):
                         foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            for key, value in (("nesterov", False), ("maximize", False), ("foreach", None),
-                               ("differentiable", False), ("fused", False)):
-                group.setdefault(key, value)
-
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
-        loss = self._run_closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+    _load_defaults = (("nesterov", False), ("maximize", False), ("foreach", None),
+                      ("differentiable", False), ("fused", False))
 
     def _update_group(self, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])
