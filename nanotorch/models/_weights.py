@@ -5,6 +5,7 @@ nanotorch never downloads: a weight file is looked up in ``$NANOTORCH_HOME/weigh
 packages that ship it; when absent, the error says what to download and where to put it."""
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import os
@@ -18,29 +19,67 @@ _PACKAGES = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class WeightInfo:
+    """Facts about one torchvision weight set: its file, its parameter count and the
+    evaluation preprocessing it was trained with (torchvision's ``ImageClassification``)."""
+
+    file: str
+    num_params: int
+    crop_size: int = 224
+    resize_size: int = 256
+    interpolation: str = "bilinear"
+    mean: tuple = (0.485, 0.456, 0.406)
+    std: tuple = (0.229, 0.224, 0.225)
+    min_size: tuple = (1, 1)
+
+
+@functools.cache
+def imagenet_categories() -> tuple:
+    """The 1000 ImageNet-1k class names in class-index order (as torchvision's)."""
+    text = (Path(__file__).parent / "imagenet_classes.txt").read_text(encoding="utf-8")
+    return tuple(text.splitlines())
+
+
 class Weights(enum.Enum):
     """Base of the per-model weight enums (``ResNet18_Weights.IMAGENET1K_V1``); a member's
-    value is torchvision's file name for that weight set."""
+    value is a :class:`WeightInfo` (file name, parameter count, preprocessing)."""
 
     @property
     def file(self) -> str:
-        return self.value
+        return self.value.file
 
     @property
     def url(self) -> str:
-        return URL_BASE + self.value
+        return URL_BASE + self.value.file
 
     @property
     def meta(self) -> dict:
-        return {"num_classes": 1000, "file": self.value}
+        info = self.value
+        return {"num_classes": 1000, "file": info.file, "num_params": info.num_params,
+                "categories": list(imagenet_categories()), "min_size": info.min_size,
+                "crop_size": info.crop_size, "resize_size": info.resize_size,
+                "interpolation": info.interpolation}
 
     def transforms(self):
-        """The ImageNet evaluation preprocessing (resize 256, center crop 224, normalise)."""
+        """The evaluation preprocessing of these weights, as torchvision's preset: resize the
+        shorter side to ``resize_size``, center crop ``crop_size``, to a [0, 1] tensor,
+        normalise."""
         from ..vision import transforms as T
-        return T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.imagenet_normalize()])
+        info = self.value
+        return T.Compose([T.Resize(info.resize_size, interpolation=info.interpolation),
+                          T.CenterCrop(info.crop_size), T.ToTensor(),
+                          T.Normalize(info.mean, info.std)])
 
     def __str__(self):
         return f"{type(self).__name__}.{self.name}"
+
+
+def weights_enum(name: str, **members: WeightInfo | str) -> type[Weights]:
+    """A Weights enum from ``MEMBER=WeightInfo(...)``; a string value names another member
+    (``DEFAULT="IMAGENET1K_V2"``)."""
+    values = {k: members[v] if isinstance(v, str) else v for k, v in members.items()}
+    return Weights(name, values)
 
 
 def nanotorch_home() -> Path:
@@ -58,7 +97,7 @@ def _candidates(filename: str):
             yield folder / name
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _packaged_files():
     """name -> path of weight files shipped inside installed distributions."""
     from importlib import metadata

@@ -4,7 +4,8 @@ from __future__ import annotations
 from .. import nn
 from ..functions import flatten
 from ._conv_norm_act import Conv2dNormActivation
-from ._weights import Weights, load_pretrained
+from ._registry import register_model
+from ._weights import WeightInfo, load_pretrained, weights_enum
 
 
 def _make_divisible(v, divisor, min_value=None):
@@ -90,12 +91,15 @@ class MobileNetV2(nn.Module):
         return self.classifier(flatten(x, 1))
 
 
-class MobileNet_V2_Weights(Weights):
-    IMAGENET1K_V1 = "mobilenet_v2-b0353104.pth"
-    IMAGENET1K_V2 = "mobilenet_v2-7ebf99e0.pth"
-    DEFAULT = IMAGENET1K_V2
+MobileNet_V2_Weights = weights_enum(
+    "MobileNet_V2_Weights",
+    IMAGENET1K_V1=WeightInfo("mobilenet_v2-b0353104.pth", 3_504_872),
+    IMAGENET1K_V2=WeightInfo("mobilenet_v2-7ebf99e0.pth", 3_504_872, resize_size=232),
+    DEFAULT="IMAGENET1K_V2",
+)
 
 
+@register_model(MobileNet_V2_Weights)
 def mobilenet_v2(*, weights=None, progress=True, pretrained=False, **kwargs):
     """MobileNetV2 (3,504,872 parameters with 1000 classes)."""
     model = MobileNetV2(**kwargs)

@@ -1,9 +1,11 @@
-"""ResNet-18/34/50 with torchvision's module tree and state_dict keys."""
+"""ResNet-18/34/50/101/152, ResNeXt and Wide ResNet with torchvision's module tree and
+state_dict keys."""
 from __future__ import annotations
 
 from .. import nn
 from ..functions import flatten
-from ._weights import Weights, load_pretrained
+from ._registry import register_model
+from ._weights import WeightInfo, load_pretrained, weights_enum
 
 
 def conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1):
@@ -127,20 +129,63 @@ class ResNet(nn.Module):
         return self.fc(x)
 
 
-class ResNet18_Weights(Weights):
-    IMAGENET1K_V1 = "resnet18-f37072fd.pth"
-    DEFAULT = IMAGENET1K_V1
-
-
-class ResNet34_Weights(Weights):
-    IMAGENET1K_V1 = "resnet34-b627a593.pth"
-    DEFAULT = IMAGENET1K_V1
-
-
-class ResNet50_Weights(Weights):
-    IMAGENET1K_V1 = "resnet50-0676ba61.pth"
-    IMAGENET1K_V2 = "resnet50-11ad3fa6.pth"
-    DEFAULT = IMAGENET1K_V2
+ResNet18_Weights = weights_enum(
+    "ResNet18_Weights",
+    IMAGENET1K_V1=WeightInfo("resnet18-f37072fd.pth", 11_689_512),
+    DEFAULT="IMAGENET1K_V1",
+)
+ResNet34_Weights = weights_enum(
+    "ResNet34_Weights",
+    IMAGENET1K_V1=WeightInfo("resnet34-b627a593.pth", 21_797_672),
+    DEFAULT="IMAGENET1K_V1",
+)
+ResNet50_Weights = weights_enum(
+    "ResNet50_Weights",
+    IMAGENET1K_V1=WeightInfo("resnet50-0676ba61.pth", 25_557_032),
+    IMAGENET1K_V2=WeightInfo("resnet50-11ad3fa6.pth", 25_557_032, resize_size=232),
+    DEFAULT="IMAGENET1K_V2",
+)
+ResNet101_Weights = weights_enum(
+    "ResNet101_Weights",
+    IMAGENET1K_V1=WeightInfo("resnet101-63fe2227.pth", 44_549_160),
+    IMAGENET1K_V2=WeightInfo("resnet101-cd907fc2.pth", 44_549_160, resize_size=232),
+    DEFAULT="IMAGENET1K_V2",
+)
+ResNet152_Weights = weights_enum(
+    "ResNet152_Weights",
+    IMAGENET1K_V1=WeightInfo("resnet152-394f9c45.pth", 60_192_808),
+    IMAGENET1K_V2=WeightInfo("resnet152-f82ba261.pth", 60_192_808, resize_size=232),
+    DEFAULT="IMAGENET1K_V2",
+)
+ResNeXt50_32X4D_Weights = weights_enum(
+    "ResNeXt50_32X4D_Weights",
+    IMAGENET1K_V1=WeightInfo("resnext50_32x4d-7cdf4587.pth", 25_028_904),
+    IMAGENET1K_V2=WeightInfo("resnext50_32x4d-1a0047aa.pth", 25_028_904, resize_size=232),
+    DEFAULT="IMAGENET1K_V2",
+)
+ResNeXt101_32X8D_Weights = weights_enum(
+    "ResNeXt101_32X8D_Weights",
+    IMAGENET1K_V1=WeightInfo("resnext101_32x8d-8ba56ff5.pth", 88_791_336),
+    IMAGENET1K_V2=WeightInfo("resnext101_32x8d-110c445d.pth", 88_791_336, resize_size=232),
+    DEFAULT="IMAGENET1K_V2",
+)
+ResNeXt101_64X4D_Weights = weights_enum(
+    "ResNeXt101_64X4D_Weights",
+    IMAGENET1K_V1=WeightInfo("resnext101_64x4d-173b62eb.pth", 83_455_272, resize_size=232),
+    DEFAULT="IMAGENET1K_V1",
+)
+Wide_ResNet50_2_Weights = weights_enum(
+    "Wide_ResNet50_2_Weights",
+    IMAGENET1K_V1=WeightInfo("wide_resnet50_2-95faca4d.pth", 68_883_240),
+    IMAGENET1K_V2=WeightInfo("wide_resnet50_2-9ba9bcbe.pth", 68_883_240, resize_size=232),
+    DEFAULT="IMAGENET1K_V2",
+)
+Wide_ResNet101_2_Weights = weights_enum(
+    "Wide_ResNet101_2_Weights",
+    IMAGENET1K_V1=WeightInfo("wide_resnet101_2-32ee1156.pth", 126_886_696),
+    IMAGENET1K_V2=WeightInfo("wide_resnet101_2-d733dc28.pth", 126_886_696, resize_size=232),
+    DEFAULT="IMAGENET1K_V2",
+)
 
 
 def _resnet(block, layers, weights_cls, weights, progress, pretrained, kwargs):
@@ -149,17 +194,73 @@ def _resnet(block, layers, weights_cls, weights, progress, pretrained, kwargs):
     return model
 
 
+@register_model(ResNet18_Weights)
 def resnet18(*, weights=None, progress=True, pretrained=False, **kwargs):
     """ResNet-18 (11,689,512 parameters with 1000 classes)."""
     return _resnet(BasicBlock, [2, 2, 2, 2], ResNet18_Weights, weights, progress, pretrained,
                    kwargs)
 
 
+@register_model(ResNet34_Weights)
 def resnet34(*, weights=None, progress=True, pretrained=False, **kwargs):
     return _resnet(BasicBlock, [3, 4, 6, 3], ResNet34_Weights, weights, progress, pretrained,
                    kwargs)
 
 
+@register_model(ResNet50_Weights)
 def resnet50(*, weights=None, progress=True, pretrained=False, **kwargs):
     return _resnet(Bottleneck, [3, 4, 6, 3], ResNet50_Weights, weights, progress, pretrained,
                    kwargs)
+
+
+@register_model(ResNet101_Weights)
+def resnet101(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNet101_Weights, weights, progress, pretrained,
+                   kwargs)
+
+
+@register_model(ResNet152_Weights)
+def resnet152(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _resnet(Bottleneck, [3, 8, 36, 3], ResNet152_Weights, weights, progress, pretrained,
+                   kwargs)
+
+
+def _grouped(kwargs, groups, width_per_group):
+    """Set ResNeXt / Wide ResNet's group settings (an explicit different value is an error,
+    as in torchvision)."""
+    for name, value in (("groups", groups), ("width_per_group", width_per_group)):
+        if kwargs.get(name, value) != value:
+            raise ValueError(f"The parameter '{name}' expected value {value} but got "
+                             f"{kwargs[name]} instead.")
+        kwargs[name] = value
+    return kwargs
+
+
+@register_model(ResNeXt50_32X4D_Weights)
+def resnext50_32x4d(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _resnet(Bottleneck, [3, 4, 6, 3], ResNeXt50_32X4D_Weights, weights, progress,
+                   pretrained, _grouped(kwargs, 32, 4))
+
+
+@register_model(ResNeXt101_32X8D_Weights)
+def resnext101_32x8d(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNeXt101_32X8D_Weights, weights, progress,
+                   pretrained, _grouped(kwargs, 32, 8))
+
+
+@register_model(ResNeXt101_64X4D_Weights)
+def resnext101_64x4d(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNeXt101_64X4D_Weights, weights, progress,
+                   pretrained, _grouped(kwargs, 64, 4))
+
+
+@register_model(Wide_ResNet50_2_Weights)
+def wide_resnet50_2(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _resnet(Bottleneck, [3, 4, 6, 3], Wide_ResNet50_2_Weights, weights, progress,
+                   pretrained, _grouped(kwargs, 1, 128))
+
+
+@register_model(Wide_ResNet101_2_Weights)
+def wide_resnet101_2(*, weights=None, progress=True, pretrained=False, **kwargs):
+    return _resnet(Bottleneck, [3, 4, 23, 3], Wide_ResNet101_2_Weights, weights, progress,
+                   pretrained, _grouped(kwargs, 1, 128))

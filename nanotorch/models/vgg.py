@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from .. import nn
 from ..functions import flatten
-from ._weights import Weights, load_pretrained
+from ._registry import register_model
+from ._weights import WeightInfo, load_pretrained, weights_enum
 
 _CFGS = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -54,18 +55,49 @@ class VGG(nn.Module):
         return self.classifier(flatten(x, 1))
 
 
-def _weights_enum(name, file):
-    return Weights(name, {"IMAGENET1K_V1": file, "DEFAULT": file})
-
-
-VGG11_Weights = _weights_enum("VGG11_Weights", "vgg11-8a719046.pth")
-VGG13_Weights = _weights_enum("VGG13_Weights", "vgg13-19584684.pth")
-VGG16_Weights = _weights_enum("VGG16_Weights", "vgg16-397923af.pth")
-VGG19_Weights = _weights_enum("VGG19_Weights", "vgg19-dcbb9e9d.pth")
-VGG11_BN_Weights = _weights_enum("VGG11_BN_Weights", "vgg11_bn-6002323d.pth")
-VGG13_BN_Weights = _weights_enum("VGG13_BN_Weights", "vgg13_bn-abd245e5.pth")
-VGG16_BN_Weights = _weights_enum("VGG16_BN_Weights", "vgg16_bn-6c64b313.pth")
-VGG19_BN_Weights = _weights_enum("VGG19_BN_Weights", "vgg19_bn-c79401a0.pth")
+VGG11_Weights = weights_enum(
+    "VGG11_Weights",
+    IMAGENET1K_V1=WeightInfo("vgg11-8a719046.pth", 132_863_336),
+    DEFAULT="IMAGENET1K_V1",
+)
+VGG11_BN_Weights = weights_enum(
+    "VGG11_BN_Weights",
+    IMAGENET1K_V1=WeightInfo("vgg11_bn-6002323d.pth", 132_868_840),
+    DEFAULT="IMAGENET1K_V1",
+)
+VGG13_Weights = weights_enum(
+    "VGG13_Weights",
+    IMAGENET1K_V1=WeightInfo("vgg13-19584684.pth", 133_047_848),
+    DEFAULT="IMAGENET1K_V1",
+)
+VGG13_BN_Weights = weights_enum(
+    "VGG13_BN_Weights",
+    IMAGENET1K_V1=WeightInfo("vgg13_bn-abd245e5.pth", 133_053_736),
+    DEFAULT="IMAGENET1K_V1",
+)
+VGG16_Weights = weights_enum(
+    "VGG16_Weights",
+    IMAGENET1K_V1=WeightInfo("vgg16-397923af.pth", 138_357_544),
+    IMAGENET1K_FEATURES=WeightInfo("vgg16_features-amdegroot-88682ab5.pth", 138_357_544,
+                                   mean=(0.48235, 0.45882, 0.40784),
+                                   std=(1.0 / 255.0, 1.0 / 255.0, 1.0 / 255.0)),
+    DEFAULT="IMAGENET1K_V1",
+)
+VGG16_BN_Weights = weights_enum(
+    "VGG16_BN_Weights",
+    IMAGENET1K_V1=WeightInfo("vgg16_bn-6c64b313.pth", 138_365_992),
+    DEFAULT="IMAGENET1K_V1",
+)
+VGG19_Weights = weights_enum(
+    "VGG19_Weights",
+    IMAGENET1K_V1=WeightInfo("vgg19-dcbb9e9d.pth", 143_667_240),
+    DEFAULT="IMAGENET1K_V1",
+)
+VGG19_BN_Weights = weights_enum(
+    "VGG19_BN_Weights",
+    IMAGENET1K_V1=WeightInfo("vgg19_bn-c79401a0.pth", 143_678_248),
+    DEFAULT="IMAGENET1K_V1",
+)
 
 
 def _vgg(cfg, batch_norm, weights_cls, weights, pretrained, kwargs):
@@ -76,34 +108,42 @@ def _vgg(cfg, batch_norm, weights_cls, weights, pretrained, kwargs):
     return model
 
 
+@register_model(VGG11_Weights)
 def vgg11(*, weights=None, progress=True, pretrained=False, **kwargs):
     return _vgg("A", False, VGG11_Weights, weights, pretrained, kwargs)
 
 
+@register_model(VGG11_BN_Weights)
 def vgg11_bn(*, weights=None, progress=True, pretrained=False, **kwargs):
     return _vgg("A", True, VGG11_BN_Weights, weights, pretrained, kwargs)
 
 
+@register_model(VGG13_Weights)
 def vgg13(*, weights=None, progress=True, pretrained=False, **kwargs):
     return _vgg("B", False, VGG13_Weights, weights, pretrained, kwargs)
 
 
+@register_model(VGG13_BN_Weights)
 def vgg13_bn(*, weights=None, progress=True, pretrained=False, **kwargs):
     return _vgg("B", True, VGG13_BN_Weights, weights, pretrained, kwargs)
 
 
+@register_model(VGG16_Weights)
 def vgg16(*, weights=None, progress=True, pretrained=False, **kwargs):
     """VGG-16 (138,357,544 parameters with 1000 classes)."""
     return _vgg("D", False, VGG16_Weights, weights, pretrained, kwargs)
 
 
+@register_model(VGG16_BN_Weights)
 def vgg16_bn(*, weights=None, progress=True, pretrained=False, **kwargs):
     return _vgg("D", True, VGG16_BN_Weights, weights, pretrained, kwargs)
 
 
+@register_model(VGG19_Weights)
 def vgg19(*, weights=None, progress=True, pretrained=False, **kwargs):
     return _vgg("E", False, VGG19_Weights, weights, pretrained, kwargs)
 
 
+@register_model(VGG19_BN_Weights)
 def vgg19_bn(*, weights=None, progress=True, pretrained=False, **kwargs):
     return _vgg("E", True, VGG19_BN_Weights, weights, pretrained, kwargs)
