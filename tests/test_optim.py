@@ -376,3 +376,175 @@ def test_named_params_and_hooks():
 def test_exported_names():
     assert set(optim.__all__) >= {"Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"}
     assert issubclass(optim.AdamW, optim.Adam) and issubclass(optim.SGD, optim.Optimizer)
+
+
+NEW_CONFIGS = [
+    ("RMSprop", dict()),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)),
+    ("RMSprop", dict(lr=0.005, momentum=0.5, maximize=True, weight_decay=0.05)),
+    ("Adagrad", dict()),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.3)),
+    ("Adagrad", dict(lr=0.05, eps=1e-6, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1)),
+    ("Adadelta", dict(maximize=True)),
+    ("Adamax", dict()),
+    ("Adamax", dict(lr=0.01, betas=(0.7, 0.95), eps=1e-6, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.01, maximize=True)),
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.99), momentum_decay=0.01, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict()),  # rho_t <= 5 for the first steps: the un-rectified branch
+    ("RAdam", dict(lr=0.01, betas=(0.9, 0.9), weight_decay=0.1)),  # rectified from step 6
+    ("RAdam", dict(lr=0.01, betas=(0.5, 0.8), weight_decay=0.1, decoupled_weight_decay=True,
+                   maximize=True)),
+]
+NEW_NAMES = sorted({name for name, _ in NEW_CONFIGS})
+
+
+def _assert_states_match(opt_n, opt_t, ours, ref, dtype):
+    for p, q in zip(ours, ref):
+        st_n, st_t = opt_n.state[p], opt_t.state[q]
+        assert set(st_n) == set(st_t)
+        for k, v in st_t.items():
+            assert isinstance(st_n[k], Tensor)
+            assert st_n[k].dtype.np == v.numpy().dtype, k  # 'step' float32 as in torch
+            np.testing.assert_allclose(st_n[k].numpy(), v.numpy(), **_tol(dtype), err_msg=k)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,kwargs", NEW_CONFIGS, ids=str)
+def test_more_optimizers_match_torch(name, kwargs, dtype):
+    opt_n, opt_t, ours, ref = _run_parity(name, kwargs, dtype)
+    _assert_states_match(opt_n, opt_t, ours, ref, dtype)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"] + NEW_NAMES)
+def test_all_defaults_match_torch(name):
+    g_n = getattr(optim, name)([nt.nn.Parameter(nt.zeros(2))]).param_groups[0]
+    g_t = getattr(torch.optim, name)([torch.nn.Parameter(torch.zeros(2))]).param_groups[0]
+    assert set(g_n) == set(g_t)
+    for k in g_t:
+        if k != "params":
+            assert g_n[k] == g_t[k], k
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01)),
+    ("Adadelta", dict(lr=0.5)),
+    ("Adamax", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, decoupled_weight_decay=True, weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, betas=(0.9, 0.9))),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+])
+def test_torch_state_dict_loads_and_continues(name, kwargs):
+    """torch's optimizer.state_dict() (tensors converted) drives a nanotorch optimizer
+    onwards exactly as the torch optimizer continues."""
+    dtype = np.float32
+    arrays, grads = _init(dtype), _grads(dtype)
+    ours, ref = _pair(arrays)
+    groups_t = [{"params": ref[:1], "lr": kwargs["lr"] * 2}, {"params": ref[1:]}]
+    opt_t = getattr(torch.optim, name)(groups_t, **kwargs)
+    for g in grads[:5]:
+        for q, a in zip(ref, g):
+            q.grad = torch.tensor(a.copy())
+        opt_t.step()
+    sd_t = opt_t.state_dict()
+    sd = {"state": {i: {k: nt.tensor(v.numpy().copy()) if torch.is_tensor(v) else v
+                        for k, v in st.items()} for i, st in sd_t["state"].items()},
+          "param_groups": copy.deepcopy(sd_t["param_groups"])}
+    for p, q in zip(ours, ref):
+        p._array[...] = q.detach().numpy()
+    opt_n = getattr(optim, name)([{"params": ours[:1]}, {"params": ours[1:]}], lr=1.0)
+    opt_n.load_state_dict(sd)
+    assert opt_n.param_groups[0]["lr"] == kwargs["lr"] * 2
+    for g in grads[5:]:
+        _step_both(opt_n, opt_t, ours, ref, g)
+        _assert_params(ours, ref, dtype)
+    _assert_states_match(opt_n, opt_t, ours, ref, dtype)
+
+
+@pytest.mark.parametrize("name", NEW_NAMES)
+def test_more_optimizers_state_dict_roundtrip(name):
+    # float32: like torch, loading casts every state tensor but 'step' to the parameter's
+    # dtype, so NAdam's float32 mu_product would become float64 for float64 parameters
+    dtype = np.float32
+    arrays, grads = _init(dtype), _grads(dtype)
+    ours = [nt.nn.Parameter(nt.tensor(a.copy())) for a in arrays]
+    opt = getattr(optim, name)([{"params": ours[:1], "lr": 0.02}, {"params": ours[1:]}])
+    for g in grads[:4]:
+        for p, a in zip(ours, g):
+            p.grad = nt.tensor(a.copy())
+        opt.step()
+    sd = copy.deepcopy(opt.state_dict())
+    assert set(sd["state"]) == {0, 1, 2} and sd["state"][0]["step"].item() == 4
+    resumed = [nt.nn.Parameter(nt.tensor(p.detach().numpy().copy())) for p in ours]
+    opt_r = getattr(optim, name)([{"params": resumed[:1]}, {"params": resumed[1:]}])
+    opt_r.load_state_dict(sd)
+    for g in grads[4:]:
+        for p, q, a in zip(ours, resumed, g):
+            p.grad, q.grad = nt.tensor(a.copy()), nt.tensor(a.copy())
+        opt.step()
+        opt_r.step()
+    for p, q in zip(ours, resumed):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+@pytest.mark.parametrize("name", NEW_NAMES)
+def test_more_optimizers_zero_grad_hooks_and_frozen(name):
+    w, frozen = nt.nn.Parameter(nt.ones(3)), nt.nn.Parameter(nt.ones(2))
+    opt = getattr(optim, name)([w, frozen])
+    calls = []
+    opt.register_step_pre_hook(lambda o, args, kw: calls.append("pre"))
+    opt.register_step_post_hook(lambda o, args, kw: calls.append("post"))
+    w.grad = nt.tensor([1.0, -2.0, 3.0])
+    version, arr = w._version, w._array
+    loss = opt.step(lambda: nt.tensor(7.0))
+    assert loss.item() == 7.0 and calls == ["pre", "post"]
+    assert w._array is arr and w._version > version
+    assert not np.array_equal(w.detach().numpy(), np.ones(3))
+    assert frozen.detach().numpy().tolist() == [1.0, 1.0]
+    opt.zero_grad()
+    assert w.grad is None
+
+
+@pytest.mark.parametrize("name", NEW_NAMES)
+def test_more_optimizers_reject_integer_params(name):
+    p = nt.nn.Parameter(nt.zeros(2), requires_grad=False)
+    opt = getattr(optim, name)([p])
+    p._array = p._array.astype(np.int64)
+    p.grad = nt.zeros(2, dtype=nt.int64)
+    with pytest.raises(RuntimeError, match="floating point parameters"):
+        opt.step()
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    (name, kw) for name in NEW_NAMES for kw in (dict(lr=-0.1), dict(weight_decay=-1.0))
+] + [
+    ("RMSprop", dict(eps=-1.0)), ("RMSprop", dict(momentum=-0.1)), ("RMSprop", dict(alpha=-0.5)),
+    ("Adagrad", dict(lr_decay=-0.1)), ("Adagrad", dict(initial_accumulator_value=-1.0)),
+    ("Adagrad", dict(eps=-1.0)),
+    ("Adadelta", dict(rho=1.5)), ("Adadelta", dict(rho=-0.1)), ("Adadelta", dict(eps=-1.0)),
+    ("Adamax", dict(betas=(1.0, 0.9))), ("Adamax", dict(betas=(0.9, -0.1))),
+    ("Adamax", dict(eps=-1.0)),
+    ("NAdam", dict(betas=(0.9, 1.0))), ("NAdam", dict(momentum_decay=-0.1)),
+    ("RAdam", dict(betas=(-0.1, 0.9))), ("RAdam", dict(eps=-1.0)),
+], ids=str)
+def test_more_argument_errors_match_torch(name, kwargs):
+    with pytest.raises(ValueError) as ref:
+        getattr(torch.optim, name)([torch.nn.Parameter(torch.zeros(1))], **kwargs)
+    with pytest.raises(ValueError) as ours:
+        getattr(optim, name)([nt.nn.Parameter(nt.zeros(1))], **kwargs)
+    assert str(ours.value) == str(ref.value)
+
+
+def test_adagrad_creates_state_at_construction_like_torch():
+    p, q = nt.nn.Parameter(nt.zeros(2)), torch.nn.Parameter(torch.zeros(2))
+    sd_n = optim.Adagrad([p], initial_accumulator_value=0.5).state_dict()
+    sd_t = torch.optim.Adagrad([q], initial_accumulator_value=0.5).state_dict()
+    assert set(sd_n["state"][0]) == set(sd_t["state"][0]) == {"step", "sum"}
+    assert sd_n["state"][0]["sum"].numpy().tolist() == [0.5, 0.5]
+    assert sd_n["state"][0]["step"].item() == 0.0

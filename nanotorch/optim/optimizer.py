@@ -321,8 +321,9 @@ def _params_with_grad(group):
             yield p
 
 
-def _zeros_state(p):
-    return Tensor._wrap(np.zeros(p._array.shape, dtype=p._array.dtype))
+def _zeros_state(p, fill=0.0):
+    """A state tensor shaped and typed like ``p``, filled with ``fill``."""
+    return Tensor._wrap(np.full(p._array.shape, fill, dtype=p._array.dtype))
 
 
 def _step_tensor(value=0.0):
@@ -336,3 +337,72 @@ def _check_dense_float(p, name):
 
 
 __all__ = ["Optimizer", "required"]
+
+
+# Argument checks with torch's messages --------------------------------------------------
+
+def _check_lr(lr):
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_non_negative(*named_values):
+    """``('epsilon', eps), ...`` -> ``ValueError('Invalid epsilon value: -1')`` on the first
+    negative one."""
+    for label, value in named_values:
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {label} value: {value}")
+
+
+def _check_betas(betas):
+    for i, beta in enumerate(betas[:2]):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+
+
+def _reject_differentiable(differentiable):
+    if differentiable:
+        raise ValueError("differentiable=True is not supported by nanotorch optimizers")
+
+
+# NumPy building blocks of the element-wise updates, in torch's order of operations -------
+
+def _effective_grad(p, group, l2_decay=True):
+    """The gradient the update uses: negated with ``maximize``, plus ``weight_decay * p``
+    (L2) unless the optimizer decays the weights itself (``l2_decay=False``)."""
+    arr = p._array
+    g = p.grad._array.astype(arr.dtype, copy=False)
+    if group.get("maximize", False):
+        g = -g
+    wd = float(group["weight_decay"])
+    if l2_decay and wd != 0:
+        g = g + wd * arr
+    return g
+
+
+def _decay_weights(p, group):
+    """Decoupled weight decay: ``p *= 1 - lr * weight_decay``."""
+    wd = float(group["weight_decay"])
+    if wd != 0:
+        p._array *= 1 - float(group["lr"]) * wd
+
+
+def _lerp_(arr, end, weight):
+    """``arr.lerp_(end, weight)`` as torch computes it (the form depends on the weight)."""
+    w = arr.dtype.type(weight)
+    if abs(weight) < 0.5:
+        arr += w * (end - arr)
+    else:
+        arr[...] = end - (end - arr) * (arr.dtype.type(1) - w)
+
+
+def _addcmul_(arr, t1, t2, value=1.0):
+    """``arr += value * t1 * t2``."""
+    arr += value * t1 * t2
+
+
+def _addcdiv_(arr, t1, t2, value=1.0):
+    """``arr += value * t1 / t2``."""
+    arr += value * t1 / t2
