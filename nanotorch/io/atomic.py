@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
-from typing import IO, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import IO
 
 
 def _fsync_dir(folder: str) -> None:
@@ -22,8 +24,42 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
+def _temp_beside(path: str | os.PathLike) -> tuple[str, str]:
+    """(absolute target, hidden temp name in the same folder) for an atomic write."""
+    target = os.path.abspath(os.fspath(path))
+    folder, name = os.path.split(target)
+    return target, os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+
+
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """Yield the name of a fresh empty temp file beside ``path`` for a writer that needs a
+    file name; on clean exit the temp file is synced and atomically replaces ``path``.
+
+    If the body raises, the temp file is removed and ``path`` is left untouched.
+    """
+    target, tmp = _temp_beside(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    os.close(os.open(tmp, flags, 0o666))
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(os.path.dirname(target))
+
+
+@contextlib.contextmanager
+def atomic_open(
+    path: str | os.PathLike, mode: str = "wb", encoding: str | None = None
+) -> Iterator[IO]:
     """Open a temp file next to ``path``; on clean exit it atomically replaces ``path``.
 
     If the body raises, the temp file is removed and ``path`` is left untouched.
@@ -31,9 +67,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", encoding: str | None 
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_open: mode must be 'wb' or 'w', got {mode!r}")
-    target = os.path.abspath(os.fspath(path))
-    folder, name = os.path.split(target)
-    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    target, tmp = _temp_beside(path)
+    folder = os.path.dirname(target)
     # O_EXCL: never clobber a stranger's file; 0o666 lets the umask decide permissions.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, 0o666)
@@ -63,3 +98,21 @@ def atomic_write(path: str | os.PathLike, write_fn: Callable[[IO[bytes]], object
     """Call ``write_fn(f)`` on a binary temp file, then atomically move it onto ``path``."""
     with atomic_open(path, "wb") as f:
         write_fn(f)
+
+
+_TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[str]:
+    """Delete the temp files the atomic writes here leave in ``folder`` when their process
+    is killed mid-write (``.<name>.<12 hex>.tmp``); returns their paths.
+
+    Only call this while no other process may be writing into ``folder`` (e.g. holding
+    a lock on it): a live writer's temp file has the same name pattern."""
+    removed = []
+    for entry in os.scandir(folder):
+        if entry.is_file(follow_symlinks=False) and _TEMP_NAME.match(entry.name):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed.append(entry.path)
+    return removed

@@ -1,55 +1,93 @@
-"""Read and write safetensors files as dicts of NumPy arrays.
+"""Read and write safetensors files as dicts of NumPy arrays, through the ``safetensors`` package.
 
-Format: 8-byte little-endian header length N, N bytes of JSON header, raw data.
-Written directly here (not via ``safetensors.numpy``) because that reader has
-no BF16 support and we validate every header field ourselves anyway; the files
-are byte-compatible with the safetensors library (checked in the tests).
+The package does the framing (header, offsets, coverage checks); nanotorch adds what it does
+not do: size checks before anything is allocated, rejection of duplicate header keys, the
+caller's tensor order, a SHA-256 checksum of the tensors and metadata, bfloat16 widened to
+float32, atomic writes, and ``WeightFileError``s that name the file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import struct
 from typing import IO
 
 import numpy as np
+import safetensors
 
-from .atomic import atomic_write
+from .atomic import atomic_path
 from .errors import WeightFileError
 
-__all__ = ["save_arrays", "load_arrays"]
+__all__ = ["save_arrays", "load_arrays", "ORDER_KEY", "CHECKSUM_KEY", "STRUCTURE_KEY"]
 
-# safetensors dtype tag -> little-endian NumPy dtype of the raw bytes.
-_TAG_TO_DTYPE = {
-    "BOOL": np.dtype("?"),
-    "U8": np.dtype("u1"),
-    "I8": np.dtype("i1"),
-    "I16": np.dtype("<i2"),
-    "U16": np.dtype("<u2"),
-    "I32": np.dtype("<i4"),
-    "U32": np.dtype("<u4"),
-    "I64": np.dtype("<i8"),
-    "U64": np.dtype("<u8"),
-    "F16": np.dtype("<f2"),
-    "BF16": np.dtype("<u2"),  # converted to float32 on load
-    "F32": np.dtype("<f4"),
-    "F64": np.dtype("<f8"),
+# safetensors dtype tag -> (little-endian NumPy dtype of the raw bytes, the package's dtype name)
+_TAGS = {
+    "BOOL": (np.dtype("?"), "bool"),
+    "U8": (np.dtype("u1"), "uint8"),
+    "I8": (np.dtype("i1"), "int8"),
+    "I16": (np.dtype("<i2"), "int16"),
+    "U16": (np.dtype("<u2"), "uint16"),
+    "I32": (np.dtype("<i4"), "int32"),
+    "U32": (np.dtype("<u4"), "uint32"),
+    "I64": (np.dtype("<i8"), "int64"),
+    "U64": (np.dtype("<u8"), "uint64"),
+    "F16": (np.dtype("<f2"), "float16"),
+    "BF16": (np.dtype("<u2"), "bfloat16"),  # widened to float32 on load
+    "F32": (np.dtype("<f4"), "float32"),
+    "F64": (np.dtype("<f8"), "float64"),
 }
 _KIND_TO_TAG = {
-    ("b", 1): "BOOL", ("u", 1): "U8", ("i", 1): "I8", ("i", 2): "I16", ("u", 2): "U16",
-    ("i", 4): "I32", ("u", 4): "U32", ("i", 8): "I64", ("u", 8): "U64",
-    ("f", 2): "F16", ("f", 4): "F32", ("f", 8): "F64",
+    ("b", 1): "BOOL",
+    ("u", 1): "U8",
+    ("i", 1): "I8",
+    ("i", 2): "I16",
+    ("u", 2): "U16",
+    ("i", 4): "I32",
+    ("u", 4): "U32",
+    ("i", 8): "I64",
+    ("u", 8): "U64",
+    ("f", 2): "F16",
+    ("f", 4): "F32",
+    ("f", 8): "F64",
 }
-_MAX_HEADER = 100_000_000  # same limit as the safetensors library
+_MAX_HEADER = 100_000_000  # same limit as the safetensors package
 _META_KEY = "__metadata__"
+ORDER_KEY = "__nanotorch_order__"  # JSON list: the caller's tensor order (the package sorts)
+CHECKSUM_KEY = "__nanotorch_sha256__"  # hex SHA-256 of the tensors and the other metadata
+STRUCTURE_KEY = "__nanotorch_structure__"  # JSON of a nested checkpoint (serialization.py)
+_RESERVED = (_META_KEY, ORDER_KEY, CHECKSUM_KEY)
+
+
+# ----------------------------------------------------------------------------- checksum
+
+
+def _checksum(tensors: list[tuple[str, str, tuple, np.ndarray]], metadata: dict) -> str:
+    """SHA-256 over the metadata and each tensor's name, dtype tag, shape and raw bytes.
+
+    Tensors are taken in name order, so the digest does not depend on the file layout.
+    """
+    h = hashlib.sha256()
+    h.update(json.dumps(sorted(metadata.items()), ensure_ascii=False).encode("utf-8"))
+    for name, tag, shape, raw in sorted(tensors, key=lambda t: t[0]):
+        h.update(
+            json.dumps([name, tag, list(shape), raw.nbytes], ensure_ascii=False).encode("utf-8")
+        )
+        if raw.nbytes:
+            h.update(raw.reshape(-1).view(np.uint8).data)
+    return h.hexdigest()
 
 
 # ----------------------------------------------------------------------------- save
 
+
 def _tag_for(name: str, arr: object) -> str:
     if not isinstance(arr, np.ndarray):
-        raise TypeError(f"save_arrays: value for {name!r} must be a numpy.ndarray, got {type(arr).__name__}")
+        raise TypeError(
+            f"save_arrays: value for {name!r} must be a numpy.ndarray, got {type(arr).__name__}"
+        )
     tag = _KIND_TO_TAG.get((arr.dtype.kind, arr.dtype.itemsize))
     if tag is None:
         raise TypeError(
@@ -59,54 +97,65 @@ def _tag_for(name: str, arr: object) -> str:
     return tag
 
 
-def save_arrays(
-    arrays: dict[str, np.ndarray],
-    path: str | os.PathLike,
-    metadata: dict[str, str] | None = None,
-) -> None:
-    """Atomically write ``arrays`` (name -> ndarray) and optional str metadata to ``path``."""
+def _check_save_args(arrays: object, metadata: object) -> None:
     if not isinstance(arrays, dict):
-        raise TypeError(f"save_arrays: arrays must be a dict of str -> ndarray, got {type(arrays).__name__}")
+        raise TypeError(
+            f"save_arrays: arrays must be a dict of str -> ndarray, got {type(arrays).__name__}"
+        )
     if metadata is not None:
         if not isinstance(metadata, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
         ):
             raise TypeError("save_arrays: metadata must be a dict of str -> str")
-    tags = {}
-    for name, arr in arrays.items():
+        for key in _RESERVED:
+            if key in metadata:
+                raise ValueError(f"save_arrays: metadata key {key!r} is reserved")
+    for name in arrays:
         if not isinstance(name, str):
             raise TypeError(f"save_arrays: array names must be str, got {name!r}")
         if name == _META_KEY:
             raise ValueError(f"save_arrays: {_META_KEY!r} is reserved and cannot be an array name")
-        tags[name] = _tag_for(name, arr)
 
-    # Largest items first so every tensor starts at a multiple of its itemsize.
-    order = sorted(arrays, key=lambda n: (-arrays[n].dtype.itemsize, n))
-    spans, offset = {}, 0
-    for name in order:
-        nbytes = arrays[name].size * arrays[name].dtype.itemsize
-        spans[name] = [offset, offset + nbytes]
-        offset += nbytes
-    # Header lists tensors in the caller's order, so loading gives that order back.
-    header: dict = {_META_KEY: dict(metadata)} if metadata else {}
+
+def save_arrays(
+    arrays: dict[str, np.ndarray],
+    path: str | os.PathLike | IO[bytes],
+    metadata: dict[str, str] | None = None,
+) -> None:
+    """Write ``arrays`` (name -> ndarray) and optional str metadata as safetensors.
+
+    ``path`` is a file name (replaced atomically) or a binary file object. The caller's order
+    and a SHA-256 checksum go into the metadata.
+    """
+    _check_save_args(arrays, metadata)
+    # Little-endian contiguous copies where needed; they must outlive the write (raw pointers).
+    raws = {}
     for name, arr in arrays.items():
-        header[name] = {"dtype": tags[name], "shape": list(arr.shape), "data_offsets": spans[name]}
-    blob = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    blob += b" " * (-(8 + len(blob)) % 8)
-
-    def write(f: IO[bytes]) -> None:
-        f.write(struct.pack("<Q", len(blob)))
-        f.write(blob)
-        for name in order:
-            arr = arrays[name]
-            le = np.ascontiguousarray(arr, dtype=_TAG_TO_DTYPE[tags[name]])
-            if le.size:
-                f.write(le.reshape(-1).view(np.uint8).data)
-
-    atomic_write(path, write)
+        tag = _tag_for(name, arr)
+        raws[name] = (tag, np.ascontiguousarray(arr, dtype=_TAGS[tag][0]).reshape(arr.shape))
+    meta = dict(metadata or {})
+    if list(arrays) != sorted(arrays):
+        meta[ORDER_KEY] = json.dumps(list(arrays), ensure_ascii=False)
+    meta[CHECKSUM_KEY] = _checksum([(n, t, r.shape, r) for n, (t, r) in raws.items()], meta)
+    specs = {
+        name: safetensors.TensorSpec(
+            dtype=_TAGS[tag][1],
+            shape=raw.shape,
+            data_ptr=raw.ctypes.data if raw.nbytes else 0,
+            data_len=raw.nbytes,
+        )
+        for name, (tag, raw) in raws.items()
+    }
+    if hasattr(path, "write"):
+        path.write(safetensors.serialize(specs, metadata=meta))
+    else:
+        with atomic_path(path) as tmp:
+            safetensors.serialize_file(specs, tmp, metadata=meta)
+    del raws  # (kept alive until here on purpose)
 
 
 # ----------------------------------------------------------------------------- load
+
 
 def _no_duplicates(pairs: list) -> dict:
     out = {}
@@ -121,119 +170,172 @@ def _reject_constant(name: str):
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-def _is_int(x: object) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+def _read_header(f: IO[bytes], size: int, fail) -> tuple[int, dict]:
+    """Check the header length against the file before reading it; return (length, header).
 
-
-def _parse_header(raw: bytes, data_len: int, fail) -> tuple[dict, list]:
-    """Validate the JSON header; return (metadata, [(name, tag, shape, begin, end)]).
-
-    Entries keep the header's order.
+    Only what the package does not check is checked here: the length (before allocating),
+    duplicate keys and non-standard constants; the package validates the rest.
     """
+    head = f.read(8)
+    if len(head) < 8:
+        fail(f"file is {size} bytes, too short for the 8-byte safetensors header length")
+    (n,) = struct.unpack("<Q", head)
+    if n > size - 8:
+        fail(
+            f"safetensors header length {n} (the first 8 bytes) runs past the end of the "
+            f"file ({size} bytes): the length field is corrupt, or this is not a safetensors file"
+        )
+    if n > _MAX_HEADER:
+        fail(f"safetensors header length {n} exceeds the {_MAX_HEADER}-byte limit")
+    raw = f.read(n)
+    if len(raw) != n:
+        fail(f"file ended inside the header (read {len(raw)} of {n} bytes)")
     try:
-        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates,
-                            parse_constant=_reject_constant)
+        header = json.loads(
+            raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
+        )
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         fail(f"header is not valid JSON ({e})")
     if not isinstance(header, dict):
         fail(f"header must be a JSON object, got {type(header).__name__}")
-    metadata = header.pop(_META_KEY, None)
-    if metadata is None:
-        metadata = {}
-    if not isinstance(metadata, dict):
-        fail(f"{_META_KEY} must be an object of str -> str, got {type(metadata).__name__}")
-    for k, v in metadata.items():
-        if not isinstance(v, str):
-            fail(f"metadata value for {k!r} must be a string, got {type(v).__name__}")
-    entries = []
-    for name, info in header.items():
-        if not isinstance(info, dict):
-            fail(f"entry for tensor {name!r} must be an object, got {type(info).__name__}")
-        tag, shape, offs = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-        if tag not in _TAG_TO_DTYPE:
-            fail(f"tensor {name!r} has unsupported dtype {tag!r} (known: {', '.join(_TAG_TO_DTYPE)})")
-        if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
-            fail(f"tensor {name!r} has invalid shape {shape!r}")
-        if (not isinstance(offs, list) or len(offs) != 2 or not all(_is_int(o) for o in offs)
-                or not 0 <= offs[0] <= offs[1]):
-            fail(f"tensor {name!r} has invalid data_offsets {offs!r}")
-        begin, end = offs
-        if end > data_len:
-            fail(f"tensor {name!r} data_offsets {offs} run past the data section ({data_len} bytes)")
-        numel = 1
-        for d in shape:
-            numel *= d
-        expect = numel * _TAG_TO_DTYPE[tag].itemsize
-        if end - begin != expect:
-            fail(f"tensor {name!r} ({tag}, shape {shape}) needs {expect} bytes "
-                 f"but data_offsets {offs} span {end - begin}")
-        entries.append((name, tag, tuple(shape), begin, end))
-    pos = 0
-    for name, _, _, begin, end in sorted(entries, key=lambda e: (e[3], e[4])):
-        if begin < pos:
-            fail(f"tensor {name!r} data_offsets [{begin}, {end}] overlap the previous tensor")
-        if begin > pos:
-            fail(f"gap of {begin - pos} unused bytes before tensor {name!r}")
-        pos = end
-    if pos != data_len:
-        fail(f"{data_len - pos} trailing bytes after the last tensor (file not fully covered)")
-    return metadata, entries
+    return n, header
 
 
-def _read_array(f: IO[bytes], tag: str, shape: tuple, fail, name: str) -> np.ndarray:
-    raw_dtype = _TAG_TO_DTYPE[tag]
-    arr = np.empty(shape, dtype=raw_dtype)
-    if arr.size:
-        flat = arr.reshape(-1).view(np.uint8)
-        got = f.readinto(flat)
-        if got != flat.size:
-            fail(f"file ended inside tensor {name!r} (read {got} of {flat.size} bytes)")
-    if tag == "BF16":  # bfloat16 is the top half of a float32
-        out = np.empty(shape, np.float32)
-        bits = out.view(np.uint32)
-        bits[...] = arr
-        bits <<= 16
-        return out
+def _package_error(e: Exception) -> str:
+    text = str(e).replace("Error while deserializing header: ", "")
+    return f"invalid safetensors file: {text}"
+
+
+def _widen_bf16(bits: np.ndarray) -> np.ndarray:
+    out = np.empty(bits.shape, np.float32)
+    u32 = out.view(np.uint32)
+    u32[...] = bits
+    u32 <<= 16
+    return out
+
+
+def _finish(tag: str, raw: np.ndarray) -> np.ndarray:
+    """The array handed out, from the raw little-endian data of one tensor."""
+    if tag == "BF16":
+        return _widen_bf16(raw)
     if tag == "BOOL":
-        u8 = arr.view(np.uint8)
-        if (u8 > 1).any():  # normalise stray byte values to proper bools
-            arr = u8 != 0
-        return arr
-    if not arr.dtype.isnative:  # big-endian host
-        arr = arr.astype(raw_dtype.newbyteorder("="))
-    return arr
+        u8 = raw.view(np.uint8)
+        return (u8 != 0) if (u8 > 1).any() else raw
+    if not raw.dtype.isnative:  # big-endian host
+        return raw.astype(raw.dtype.newbyteorder("="))
+    return raw
 
 
-def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Read a safetensors file; return (name -> writable owned ndarray, metadata).
+def _read_bf16(f: IO[bytes], data_start: int, info: dict, fail, name: str) -> np.ndarray:
+    # NumPy has no bfloat16, so the package cannot hand these out; the offsets were validated by it.
+    begin, end = info["data_offsets"]
+    raw = np.empty(tuple(info["shape"]), "<u2")
+    f.seek(data_start + begin)
+    if raw.size and f.readinto(raw.reshape(-1).view(np.uint8)) != end - begin:
+        fail(f"file ended inside tensor {name!r}")
+    return raw
 
-    BF16 tensors come back as float32. Any malformed file raises WeightFileError.
+
+def _order(metadata: dict, names: list, fail) -> list:
+    if ORDER_KEY not in metadata:
+        return names
+    try:
+        order = json.loads(metadata[ORDER_KEY])
+    except (ValueError, RecursionError):
+        order = None
+    if (
+        not isinstance(order, list)
+        or sorted(map(str, order)) != sorted(names)
+        or len(order) != len(names)
+    ):
+        fail(f"metadata {ORDER_KEY!r} does not list the file's tensors")
+    return order
+
+
+def _verified(header: dict, metadata: dict, raws: dict, fail) -> tuple[dict, dict]:
+    """Check the checksum (when there is one); return (arrays in the caller's order, metadata)."""
+    names = [k for k in header if k != _META_KEY]
+    tags = {k: header[k]["dtype"] for k in names}
+    for key in metadata:
+        if key.startswith("__nanotorch_") and key not in _RESERVED and key != STRUCTURE_KEY:
+            fail(f"unknown nanotorch metadata key {key!r} (a corrupt file?)")
+    if CHECKSUM_KEY in metadata:
+        rest = {k: v for k, v in metadata.items() if k != CHECKSUM_KEY}
+        got = _checksum([(k, tags[k], raws[k].shape, raws[k]) for k in names], rest)
+        if got != metadata[CHECKSUM_KEY]:
+            fail(
+                "checksum mismatch: the tensor data or metadata changed after the file was "
+                "written (corrupt file)"
+            )
+    order = _order(metadata, names, fail)
+    arrays = {k: _finish(tags[k], raws[k]) for k in order}
+    return arrays, {k: v for k, v in metadata.items() if k not in _RESERVED}
+
+
+def _check_dtypes(header: dict, fail) -> None:
+    for name, info in header.items():
+        if name != _META_KEY and info["dtype"] not in _TAGS:
+            fail(
+                f"tensor {name!r} has dtype {info['dtype']}, which nanotorch cannot load "
+                f"(supported: {', '.join(_TAGS)})"
+            )
+
+
+def _load_path(spath: str, fail) -> tuple[dict, dict]:
+    with open(spath, "rb") as f:
+        n, header = _read_header(f, os.fstat(f.fileno()).st_size, fail)
+        # pread: one copy of each tensor (mmap would also map the file: twice the peak RSS)
+        with safetensors.safe_open(spath, framework="numpy", backend="pread") as st:
+            _check_dtypes(header, fail)
+            raws = {
+                k: _read_bf16(f, 8 + n, info, fail, k)
+                if info["dtype"] == "BF16"
+                else st.get_tensor(k)
+                for k, info in header.items()
+                if k != _META_KEY
+            }
+            return _verified(header, st.metadata() or {}, raws, fail)
+
+
+def _load_stream(f: IO[bytes], fail) -> tuple[dict, dict]:
+    data = f.read()
+    if not isinstance(data, bytes):
+        raise TypeError(
+            f"load: the file object must be opened in binary mode, got {type(data).__name__}"
+        )
+    _read_header(io.BytesIO(data), len(data), fail)
+    parsed = safetensors.deserialize(data)  # validates the framing, as safe_open does
+    header = json.loads(data[8 : 8 + struct.unpack("<Q", data[:8])[0]])
+    _check_dtypes(header, fail)
+    raws = {
+        name: np.frombuffer(t["data"], _TAGS[t["dtype"]][0]).reshape(t["shape"])
+        for name, t in parsed
+    }
+    return _verified(header, header.get(_META_KEY) or {}, raws, fail)
+
+
+def load_arrays(
+    path: str | os.PathLike | IO[bytes],
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Read a safetensors file (a name or a binary file object); return
+    (name -> writable ndarray, metadata).
+
+    BF16 tensors come back as float32. A checksum written by ``save_arrays`` is verified.
+    Any malformed file raises WeightFileError naming the file.
     """
-    spath = os.fspath(path)
+    stream = hasattr(path, "read")
+    spath = getattr(path, "name", "<file object>") if stream else os.fspath(path)
 
     def fail(problem: str):
-        raise WeightFileError(problem, spath)
+        raise WeightFileError(
+            problem, spath if isinstance(spath, (str, bytes)) else "<file object>"
+        )
 
-    with open(spath, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        head = f.read(8)
-        if len(head) < 8:
-            fail(f"file is {size} bytes, too short for the 8-byte safetensors header length")
-        (n,) = struct.unpack("<Q", head)
-        if n > size - 8:
-            fail(f"header length {n} runs past the end of the file ({size} bytes)")
-        if n > _MAX_HEADER:
-            fail(f"header length {n} exceeds the {_MAX_HEADER}-byte limit")
-        raw = f.read(n)
-        if len(raw) != n:
-            fail(f"file ended inside the header (read {len(raw)} of {n} bytes)")
-        metadata, entries = _parse_header(raw, size - 8 - n, fail)
-        arrays = {}
-        try:
-            for name, tag, shape, _, _ in sorted(entries, key=lambda e: e[3]):
-                arrays[name] = _read_array(f, tag, shape, fail, name)
-        except MemoryError:
-            fail("not enough memory to load the tensors")
-        if f.read(1):
-            fail("file grew while it was being read")
-    return {e[0]: arrays[e[0]] for e in entries}, dict(metadata)
+    try:
+        return _load_stream(path, fail) if stream else _load_path(spath, fail)
+    except WeightFileError:
+        raise
+    except safetensors.SafetensorError as e:
+        fail(_package_error(e))
+    except MemoryError:
+        fail("not enough memory to load the tensors")
