@@ -13,6 +13,17 @@ from .convnext import (
                        convnext_small,
                        convnext_tiny,
 )
+from .densenet import (
+                       DenseNet,
+                       DenseNet121_Weights,
+                       DenseNet161_Weights,
+                       DenseNet169_Weights,
+                       DenseNet201_Weights,
+                       densenet121,
+                       densenet161,
+                       densenet169,
+                       densenet201,
+)
 from .efficientnet import (
                        EfficientNet,
                        EfficientNet_B0_Weights,
@@ -69,6 +80,13 @@ from .resnet import (
                        wide_resnet50_2,
                        wide_resnet101_2,
 )
+from .squeezenet import (
+                       SqueezeNet,
+                       SqueezeNet1_0_Weights,
+                       SqueezeNet1_1_Weights,
+                       squeezenet1_0,
+                       squeezenet1_1,
+)
 from .vgg import (
                        VGG,
                        VGG11_BN_Weights,
@@ -94,6 +112,8 @@ __all__ = [
     "WeightInfo", "find_weight_file", "imagenet_categories", "nanotorch_home", "ConvNeXt",
     "ConvNeXt_Base_Weights", "ConvNeXt_Large_Weights", "ConvNeXt_Small_Weights",
     "ConvNeXt_Tiny_Weights", "convnext_base", "convnext_large", "convnext_small", "convnext_tiny",
+    "DenseNet", "DenseNet121_Weights", "DenseNet161_Weights", "DenseNet169_Weights",
+    "DenseNet201_Weights", "densenet121", "densenet161", "densenet169", "densenet201",
     "EfficientNet", "EfficientNet_B0_Weights", "EfficientNet_B1_Weights",
     "EfficientNet_B2_Weights", "EfficientNet_B3_Weights", "EfficientNet_B4_Weights",
     "EfficientNet_B5_Weights", "EfficientNet_B6_Weights", "EfficientNet_B7_Weights",
@@ -107,8 +127,9 @@ __all__ = [
     "ResNet152_Weights", "ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights",
     "Wide_ResNet101_2_Weights", "Wide_ResNet50_2_Weights", "resnet101", "resnet152", "resnet18",
     "resnet34", "resnet50", "resnext101_32x8d", "resnext101_64x4d", "resnext50_32x4d",
-    "wide_resnet101_2", "wide_resnet50_2", "VGG", "VGG11_BN_Weights", "VGG11_Weights",
-    "VGG13_BN_Weights", "VGG13_Weights", "VGG16_BN_Weights", "VGG16_Weights", "VGG19_BN_Weights",
-    "VGG19_Weights", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
-    "vgg19_bn",
+    "wide_resnet101_2", "wide_resnet50_2", "SqueezeNet", "SqueezeNet1_0_Weights",
+    "SqueezeNet1_1_Weights", "squeezenet1_0", "squeezenet1_1", "VGG", "VGG11_BN_Weights",
+    "VGG11_Weights", "VGG13_BN_Weights", "VGG13_Weights", "VGG16_BN_Weights", "VGG16_Weights",
+    "VGG19_BN_Weights", "VGG19_Weights", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
+    "vgg16_bn", "vgg19", "vgg19_bn",
 ]

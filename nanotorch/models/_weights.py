@@ -171,7 +171,9 @@ def resolve(weights_cls, weights, pretrained: bool):
     return member, path
 
 
-def load_pretrained(model, weights_cls, weights, pretrained, kwargs) -> None:
+def load_pretrained(model, weights_cls, weights, pretrained, kwargs, fix_keys=None) -> None:
+    """Load the weights named by ``weights``/``pretrained`` into ``model``; ``fix_keys``
+    renames the keys of old weight files (``state_dict -> state_dict``)."""
     member, path = resolve(weights_cls, weights, pretrained)
     if path is None:
         return
@@ -180,4 +182,5 @@ def load_pretrained(model, weights_cls, weights, pretrained, kwargs) -> None:
                          "load the pretrained model with 1000 classes, then replace its "
                          "classifier head")
     from ..serialization import load_state_dict_file
-    model.load_state_dict(load_state_dict_file(path))
+    state_dict = load_state_dict_file(path)
+    model.load_state_dict(fix_keys(state_dict) if fix_keys else state_dict)

@@ -103,22 +103,26 @@ _VARIANTS = {
 
 ConvNeXt_Tiny_Weights = weights_enum(
     "ConvNeXt_Tiny_Weights",
-    IMAGENET1K_V1=WeightInfo("convnext_tiny-983f1562.pth", 28_589_128, resize_size=236),
+    IMAGENET1K_V1=WeightInfo("convnext_tiny-983f1562.pth", 28_589_128, resize_size=236,
+                             min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
 ConvNeXt_Small_Weights = weights_enum(
     "ConvNeXt_Small_Weights",
-    IMAGENET1K_V1=WeightInfo("convnext_small-0c510722.pth", 50_223_688, resize_size=230),
+    IMAGENET1K_V1=WeightInfo("convnext_small-0c510722.pth", 50_223_688, resize_size=230,
+                             min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
 ConvNeXt_Base_Weights = weights_enum(
     "ConvNeXt_Base_Weights",
-    IMAGENET1K_V1=WeightInfo("convnext_base-6075fbad.pth", 88_591_464, resize_size=232),
+    IMAGENET1K_V1=WeightInfo("convnext_base-6075fbad.pth", 88_591_464, resize_size=232,
+                             min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
 ConvNeXt_Large_Weights = weights_enum(
     "ConvNeXt_Large_Weights",
-    IMAGENET1K_V1=WeightInfo("convnext_large-ea097f82.pth", 197_767_336, resize_size=232),
+    IMAGENET1K_V1=WeightInfo("convnext_large-ea097f82.pth", 197_767_336, resize_size=232,
+                             min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
 

@@ -205,58 +205,71 @@ _VARIANTS = {
 
 EfficientNet_B0_Weights = weights_enum(
     "EfficientNet_B0_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b0_rwightman-7f5810bc.pth", 5_288_548, interpolation="bicubic"),
+    IMAGENET1K_V1=WeightInfo("efficientnet_b0_rwightman-7f5810bc.pth", 5_288_548,
+                             interpolation="bicubic"),
     DEFAULT="IMAGENET1K_V1",
 )
 EfficientNet_B1_Weights = weights_enum(
     "EfficientNet_B1_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b1_rwightman-bac287d4.pth", 7_794_184, crop_size=240, interpolation="bicubic"),
-    IMAGENET1K_V2=WeightInfo("efficientnet_b1-c27df63c.pth", 7_794_184, crop_size=240, resize_size=255),
+    IMAGENET1K_V1=WeightInfo("efficientnet_b1_rwightman-bac287d4.pth", 7_794_184, crop_size=240,
+                             interpolation="bicubic"),
+    IMAGENET1K_V2=WeightInfo("efficientnet_b1-c27df63c.pth", 7_794_184, crop_size=240,
+                             resize_size=255),
     DEFAULT="IMAGENET1K_V2",
 )
 EfficientNet_B2_Weights = weights_enum(
     "EfficientNet_B2_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b2_rwightman-c35c1473.pth", 9_109_994, crop_size=288, resize_size=288, interpolation="bicubic"),
+    IMAGENET1K_V1=WeightInfo("efficientnet_b2_rwightman-c35c1473.pth", 9_109_994, crop_size=288,
+                             resize_size=288, interpolation="bicubic"),
     DEFAULT="IMAGENET1K_V1",
 )
 EfficientNet_B3_Weights = weights_enum(
     "EfficientNet_B3_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b3_rwightman-b3899882.pth", 12_233_232, crop_size=300, resize_size=320, interpolation="bicubic"),
+    IMAGENET1K_V1=WeightInfo("efficientnet_b3_rwightman-b3899882.pth", 12_233_232, crop_size=300,
+                             resize_size=320, interpolation="bicubic"),
     DEFAULT="IMAGENET1K_V1",
 )
 EfficientNet_B4_Weights = weights_enum(
     "EfficientNet_B4_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b4_rwightman-23ab8bcd.pth", 19_341_616, crop_size=380, resize_size=384, interpolation="bicubic"),
+    IMAGENET1K_V1=WeightInfo("efficientnet_b4_rwightman-23ab8bcd.pth", 19_341_616, crop_size=380,
+                             resize_size=384, interpolation="bicubic"),
     DEFAULT="IMAGENET1K_V1",
 )
 EfficientNet_B5_Weights = weights_enum(
     "EfficientNet_B5_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b5_lukemelas-1a07897c.pth", 30_389_784, crop_size=456, resize_size=456, interpolation="bicubic"),
+    IMAGENET1K_V1=WeightInfo("efficientnet_b5_lukemelas-1a07897c.pth", 30_389_784, crop_size=456,
+                             resize_size=456, interpolation="bicubic"),
     DEFAULT="IMAGENET1K_V1",
 )
 EfficientNet_B6_Weights = weights_enum(
     "EfficientNet_B6_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b6_lukemelas-24a108a5.pth", 43_040_704, crop_size=528, resize_size=528, interpolation="bicubic"),
+    IMAGENET1K_V1=WeightInfo("efficientnet_b6_lukemelas-24a108a5.pth", 43_040_704, crop_size=528,
+                             resize_size=528, interpolation="bicubic"),
     DEFAULT="IMAGENET1K_V1",
 )
 EfficientNet_B7_Weights = weights_enum(
     "EfficientNet_B7_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b7_lukemelas-c5b4e57e.pth", 66_347_960, crop_size=600, resize_size=600, interpolation="bicubic"),
+    IMAGENET1K_V1=WeightInfo("efficientnet_b7_lukemelas-c5b4e57e.pth", 66_347_960, crop_size=600,
+                             resize_size=600, interpolation="bicubic"),
     DEFAULT="IMAGENET1K_V1",
 )
 EfficientNet_V2_S_Weights = weights_enum(
     "EfficientNet_V2_S_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_v2_s-dd5fe13b.pth", 21_458_488, crop_size=384, resize_size=384),
+    IMAGENET1K_V1=WeightInfo("efficientnet_v2_s-dd5fe13b.pth", 21_458_488, crop_size=384,
+                             resize_size=384, min_size=(33, 33)),
     DEFAULT="IMAGENET1K_V1",
 )
 EfficientNet_V2_M_Weights = weights_enum(
     "EfficientNet_V2_M_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_v2_m-dc08266a.pth", 54_139_356, crop_size=480, resize_size=480),
+    IMAGENET1K_V1=WeightInfo("efficientnet_v2_m-dc08266a.pth", 54_139_356, crop_size=480,
+                             resize_size=480, min_size=(33, 33)),
     DEFAULT="IMAGENET1K_V1",
 )
 EfficientNet_V2_L_Weights = weights_enum(
     "EfficientNet_V2_L_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_v2_l-59c71312.pth", 118_515_272, crop_size=480, resize_size=480, interpolation="bicubic", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    IMAGENET1K_V1=WeightInfo("efficientnet_v2_l-59c71312.pth", 118_515_272, crop_size=480,
+                             resize_size=480, interpolation="bicubic",
+                             mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), min_size=(33, 33)),
     DEFAULT="IMAGENET1K_V1",
 )
 
@@ -274,54 +287,65 @@ def _efficientnet(arch, weights_cls, weights, pretrained, kwargs):
 
 @register_model(EfficientNet_B0_Weights)
 def efficientnet_b0(*, weights=None, progress=True, pretrained=False, **kwargs):
-    return _efficientnet("efficientnet_b0", EfficientNet_B0_Weights, weights, pretrained, kwargs)
+    return _efficientnet("efficientnet_b0", EfficientNet_B0_Weights, weights, pretrained,
+                         kwargs)
 
 
 @register_model(EfficientNet_B1_Weights)
 def efficientnet_b1(*, weights=None, progress=True, pretrained=False, **kwargs):
-    return _efficientnet("efficientnet_b1", EfficientNet_B1_Weights, weights, pretrained, kwargs)
+    return _efficientnet("efficientnet_b1", EfficientNet_B1_Weights, weights, pretrained,
+                         kwargs)
 
 
 @register_model(EfficientNet_B2_Weights)
 def efficientnet_b2(*, weights=None, progress=True, pretrained=False, **kwargs):
-    return _efficientnet("efficientnet_b2", EfficientNet_B2_Weights, weights, pretrained, kwargs)
+    return _efficientnet("efficientnet_b2", EfficientNet_B2_Weights, weights, pretrained,
+                         kwargs)
 
 
 @register_model(EfficientNet_B3_Weights)
 def efficientnet_b3(*, weights=None, progress=True, pretrained=False, **kwargs):
-    return _efficientnet("efficientnet_b3", EfficientNet_B3_Weights, weights, pretrained, kwargs)
+    return _efficientnet("efficientnet_b3", EfficientNet_B3_Weights, weights, pretrained,
+                         kwargs)
 
 
 @register_model(EfficientNet_B4_Weights)
 def efficientnet_b4(*, weights=None, progress=True, pretrained=False, **kwargs):
-    return _efficientnet("efficientnet_b4", EfficientNet_B4_Weights, weights, pretrained, kwargs)
+    return _efficientnet("efficientnet_b4", EfficientNet_B4_Weights, weights, pretrained,
+                         kwargs)
 
 
 @register_model(EfficientNet_B5_Weights)
 def efficientnet_b5(*, weights=None, progress=True, pretrained=False, **kwargs):
-    return _efficientnet("efficientnet_b5", EfficientNet_B5_Weights, weights, pretrained, kwargs)
+    return _efficientnet("efficientnet_b5", EfficientNet_B5_Weights, weights, pretrained,
+                         kwargs)
 
 
 @register_model(EfficientNet_B6_Weights)
 def efficientnet_b6(*, weights=None, progress=True, pretrained=False, **kwargs):
-    return _efficientnet("efficientnet_b6", EfficientNet_B6_Weights, weights, pretrained, kwargs)
+    return _efficientnet("efficientnet_b6", EfficientNet_B6_Weights, weights, pretrained,
+                         kwargs)
 
 
 @register_model(EfficientNet_B7_Weights)
 def efficientnet_b7(*, weights=None, progress=True, pretrained=False, **kwargs):
-    return _efficientnet("efficientnet_b7", EfficientNet_B7_Weights, weights, pretrained, kwargs)
+    return _efficientnet("efficientnet_b7", EfficientNet_B7_Weights, weights, pretrained,
+                         kwargs)
 
 
 @register_model(EfficientNet_V2_S_Weights)
 def efficientnet_v2_s(*, weights=None, progress=True, pretrained=False, **kwargs):
-    return _efficientnet("efficientnet_v2_s", EfficientNet_V2_S_Weights, weights, pretrained, kwargs)
+    return _efficientnet("efficientnet_v2_s", EfficientNet_V2_S_Weights, weights, pretrained,
+                         kwargs)
 
 
 @register_model(EfficientNet_V2_M_Weights)
 def efficientnet_v2_m(*, weights=None, progress=True, pretrained=False, **kwargs):
-    return _efficientnet("efficientnet_v2_m", EfficientNet_V2_M_Weights, weights, pretrained, kwargs)
+    return _efficientnet("efficientnet_v2_m", EfficientNet_V2_M_Weights, weights, pretrained,
+                         kwargs)
 
 
 @register_model(EfficientNet_V2_L_Weights)
 def efficientnet_v2_l(*, weights=None, progress=True, pretrained=False, **kwargs):
-    return _efficientnet("efficientnet_v2_l", EfficientNet_V2_L_Weights, weights, pretrained, kwargs)
+    return _efficientnet("efficientnet_v2_l", EfficientNet_V2_L_Weights, weights, pretrained,
+                         kwargs)

@@ -57,45 +57,46 @@ class VGG(nn.Module):
 
 VGG11_Weights = weights_enum(
     "VGG11_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg11-8a719046.pth", 132_863_336),
+    IMAGENET1K_V1=WeightInfo("vgg11-8a719046.pth", 132_863_336, min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
 VGG11_BN_Weights = weights_enum(
     "VGG11_BN_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg11_bn-6002323d.pth", 132_868_840),
+    IMAGENET1K_V1=WeightInfo("vgg11_bn-6002323d.pth", 132_868_840, min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
 VGG13_Weights = weights_enum(
     "VGG13_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg13-19584684.pth", 133_047_848),
+    IMAGENET1K_V1=WeightInfo("vgg13-19584684.pth", 133_047_848, min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
 VGG13_BN_Weights = weights_enum(
     "VGG13_BN_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg13_bn-abd245e5.pth", 133_053_736),
+    IMAGENET1K_V1=WeightInfo("vgg13_bn-abd245e5.pth", 133_053_736, min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
 VGG16_Weights = weights_enum(
     "VGG16_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg16-397923af.pth", 138_357_544),
+    IMAGENET1K_V1=WeightInfo("vgg16-397923af.pth", 138_357_544, min_size=(32, 32)),
     IMAGENET1K_FEATURES=WeightInfo("vgg16_features-amdegroot-88682ab5.pth", 138_357_544,
                                    mean=(0.48235, 0.45882, 0.40784),
-                                   std=(1.0 / 255.0, 1.0 / 255.0, 1.0 / 255.0)),
+                                   std=(1.0 / 255.0, 1.0 / 255.0, 1.0 / 255.0),
+                                   min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
 VGG16_BN_Weights = weights_enum(
     "VGG16_BN_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg16_bn-6c64b313.pth", 138_365_992),
+    IMAGENET1K_V1=WeightInfo("vgg16_bn-6c64b313.pth", 138_365_992, min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
 VGG19_Weights = weights_enum(
     "VGG19_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg19-dcbb9e9d.pth", 143_667_240),
+    IMAGENET1K_V1=WeightInfo("vgg19-dcbb9e9d.pth", 143_667_240, min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
 VGG19_BN_Weights = weights_enum(
     "VGG19_BN_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg19_bn-c79401a0.pth", 143_678_248),
+    IMAGENET1K_V1=WeightInfo("vgg19_bn-c79401a0.pth", 143_678_248, min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
 
