@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _dtype
-from .random import rng
+from . import _dtype, random
 from .tensor import Tensor, _infer_array
 
 
@@ -123,16 +122,23 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 
 # Random ---------------------------------------------------------------------------------
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+# Values come from ``random``'s samplers, which reproduce PyTorch's CPU streams.
+
+def _float_dt(dtype, what):
     d = _dt(dtype)
-    return _finish(rng(generator).random(_size(size), dtype=np.float64).astype(d.np), requires_grad)
+    if not d.is_floating_point:
+        raise RuntimeError(f"\"{what}\" not implemented for '{d}'")
+    return d
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    d = _dt(dtype)
-    arr = rng(generator).standard_normal(_size(size),
-                                         dtype=d.np if d.np in (np.float32, np.float64) else np.float64)
-    return _finish(arr.astype(d.np, copy=False), requires_grad)
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+    d = _float_dt(dtype, "check_uniform_bounds")
+    return _finish(random.uniform(_size(size), d.np, generator=generator), requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+    d = _float_dt(dtype, "normal_kernel_cpu")
+    return _finish(random.normal(_size(size), d.np, generator=generator), requires_grad)
 
 
 def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
@@ -143,85 +149,164 @@ def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
         low, high = 0, low
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
-    if low >= high:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
-                           f"to={high}")
     d = _dt(dtype, _dtype.int64)
-    return _finish(rng(generator).integers(low, high, _size((size,))).astype(d.np), requires_grad)
+    return _finish(random.integers(_size((size,)), low, high, d.np, generator), requires_grad)
 
 
 def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
     d = _dt(dtype, _dtype.int64)
-    return _finish(rng(generator).permutation(int(n)).astype(d.np), requires_grad)
+    return _finish(random.permutation(n, generator).astype(d.np), requires_grad)
 
 
-def rand_like(input, dtype=None, generator=None):
-    return rand(input.shape, dtype=dtype or input.dtype, generator=generator)
+def rand_like(input, dtype=None, generator=None, device=None, requires_grad=False,
+              memory_format=None):
+    return rand(input.shape, dtype=dtype or input.dtype, generator=generator,
+                requires_grad=requires_grad)
 
 
-def randn_like(input, dtype=None, generator=None):
-    return randn(input.shape, dtype=dtype or input.dtype, generator=generator)
+def randn_like(input, dtype=None, generator=None, device=None, requires_grad=False,
+               memory_format=None):
+    return randn(input.shape, dtype=dtype or input.dtype, generator=generator,
+                 requires_grad=requires_grad)
 
 
-def randint_like(input, low, high=None, dtype=None):
-    return randint(low, high, input.shape, dtype=dtype or input.dtype)
+def randint_like(input, low, high=None, dtype=None, generator=None, device=None,
+                 requires_grad=False, memory_format=None):
+    return randint(low, high, input.shape, dtype=dtype or input.dtype, generator=generator,
+                   requires_grad=requires_grad)
 
 
-def normal(mean, std=1.0, size=None, generator=None):
+def _array(x):
+    return x._array if isinstance(x, Tensor) else x
+
+
+def normal(mean, std=1.0, size=None, generator=None, dtype=None, out=None, requires_grad=False):
+    """``torch.normal``: (float, float, size), or tensor mean and/or std. The tensor forms
+    draw N(0, 1) into the broadcast shape and scale it, as PyTorch's CPU kernel does."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        m = mean._array if isinstance(mean, Tensor) else mean
-        s = std._array if isinstance(std, Tensor) else std
+        if size is not None:
+            raise RuntimeError("normal(): size is only for the (float mean, float std) form")
+        m, s = _array(mean), _array(std)
+        if isinstance(std, Tensor) and np.any(s < 0):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        ref = mean if isinstance(mean, Tensor) else std
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-        d = mean.dtype if isinstance(mean, Tensor) else std.dtype
-        return Tensor._wrap((m + s * rng(generator).standard_normal(shape)).astype(d.np))
-    return _finish((mean + std * rng(generator).standard_normal(_size((size,)))).astype(
-        _dtype.get_default_dtype().np), False)
+        d = ref.dtype.np
+        if isinstance(std, Tensor):   # PyTorch: normal_(0, 1), then mul_(std), add_(mean)
+            z = random.normal(shape, d, 0.0, 1.0, generator) * np.asarray(s, d)
+        else:                         # PyTorch: normal_(0, std), then add_(mean)
+            z = random.normal(shape, d, 0.0, float(s), generator)
+        return Tensor._wrap((z + np.asarray(m, d)).astype(d, copy=False))
+    if size is None:
+        raise TypeError("normal() missing required argument 'size'")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    d = _float_dt(dtype, "normal_kernel_cpu")
+    return _finish(random.normal(_size((size,)), d.np, mean, std, generator), requires_grad)
 
 
 def bernoulli(input, p=None, generator=None):
-    probs = input._array if p is None else np.full(input.shape, p)
-    return Tensor._wrap((rng(generator).random(input.shape) < probs).astype(input.dtype.np))
+    """Each element 1 with probability ``input`` (or the scalar ``p``), else 0."""
+    if p is not None:
+        return Tensor._wrap(random.bernoulli_scalar(input.shape, p, input.dtype.np, generator))
+    probs = input._array
+    if probs.size and (np.any(probs < 0) or np.any(probs > 1)):
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    return Tensor._wrap(random.bernoulli_tensor(probs, input.dtype.np, generator))
 
 
 def multinomial(input, num_samples, replacement=False, generator=None):
-    probs = input._array.astype(np.float64)
-    g = rng(generator)
-    rows = probs.reshape(-1, probs.shape[-1])
-    out = np.stack([g.choice(rows.shape[1], num_samples, replace=replacement, p=r / r.sum())
-                    for r in rows])
-    return Tensor._wrap(out.reshape(probs.shape[:-1] + (num_samples,)).astype(np.int64))
+    """Category indices drawn from the rows of ``input`` (unnormalised weights)."""
+    probs = input._array
+    if probs.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    n_cat = probs.shape[-1]
+    if not replacement and num_samples > n_cat:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if np.any(probs < 0) or not np.all(np.isfinite(probs)):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    rows = probs.reshape(-1, n_cat)
+    if np.any(rows.sum(axis=1) <= 0):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    out = random.multinomial(rows, int(num_samples), bool(replacement), generator)
+    return Tensor._wrap(out.reshape(probs.shape[:-1] + (int(num_samples),)))
 
 
-# In-place random fills (used by nn.init) ---------------------------------------------------
+# In-place random fills (``Tensor.uniform_`` ...) -----------------------------------------
 def _fill_random(self, arr):
     if self._check_inplace_allowed():
         raise RuntimeError("random in-place fills of tensors in a graph are not supported; "
                            "use them under no_grad()")
-    np.copyto(self._array, arr, casting="unsafe")
+    np.copyto(self._array, arr.reshape(self.shape), casting="unsafe")
     self._bump_version()
     return self
 
 
+def _floating(self, name):
+    if not self.is_floating_point():
+        raise RuntimeError(f"{name} not implemented for '{self.dtype}'")
+
+
 def _uniform_(self, a=0.0, b=1.0, generator=None):
-    return _fill_random(self, rng(generator).uniform(a, b, self.shape))
+    _floating(self, "check_uniform_bounds")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} "
+                           f"> to={b}")
+    return _fill_random(self, random.uniform(self.shape, self.dtype.np, a, b, generator))
 
 
 def _normal_(self, mean=0.0, std=1.0, generator=None):
-    return _fill_random(self, mean + std * rng(generator).standard_normal(self.shape))
+    _floating(self, "normal_kernel_cpu")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    vals = random.normal(self.shape, self.dtype.np, mean, std, generator,
+                         contiguous=self._array.flags.c_contiguous)
+    return _fill_random(self, vals)
 
 
 def _bernoulli_(self, p=0.5, generator=None):
-    return _fill_random(self, rng(generator).random(self.shape) < p)
+    if isinstance(p, Tensor):
+        probs = np.broadcast_to(p._array, self.shape)
+        return _fill_random(self, random.bernoulli_tensor(probs, self.dtype.np, generator))
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return _fill_random(self, random.bernoulli_scalar(self.shape, p, self.dtype.np, generator))
 
 
 def _random_(self, low=0, high=None, generator=None):
+    if high is None and low == 0:
+        return _fill_random(self, random.random_bits(self.shape, self.dtype.np, generator))
     if high is None:
         low, high = 0, low
-    return _fill_random(self, rng(generator).integers(low, high, self.shape))
+    return _fill_random(self, random.integers(self.shape, low, high, self.dtype.np, generator))
 
 
 def _exponential_(self, lambd=1.0, generator=None):
-    return _fill_random(self, rng(generator).exponential(1.0 / lambd, self.shape))
+    _floating(self, "exponential_cpu")
+    if lambd <= 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    return _fill_random(self, random.exponential(self.shape, lambd, self.dtype.np, generator))
+
+
+def _geometric_(self, p, generator=None):
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    return _fill_random(self, random.geometric(self.shape, p, self.dtype.np, generator))
+
+
+def _log_normal_(self, mean=1.0, std=2.0, generator=None):
+    _floating(self, "log_normal_cpu")
+    if std <= 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    return _fill_random(self, random.log_normal(self.shape, mean, std, self.dtype.np, generator))
+
+
+def _cauchy_(self, median=0.0, sigma=1.0, generator=None):
+    _floating(self, "cauchy_cpu")
+    return _fill_random(self, random.cauchy(self.shape, median, sigma, self.dtype.np, generator))
 
 
 Tensor.uniform_ = _uniform_
@@ -229,3 +314,6 @@ Tensor.normal_ = _normal_
 Tensor.bernoulli_ = _bernoulli_
 Tensor.random_ = _random_
 Tensor.exponential_ = _exponential_
+Tensor.geometric_ = _geometric_
+Tensor.log_normal_ = _log_normal_
+Tensor.cauchy_ = _cauchy_

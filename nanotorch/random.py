@@ -25,7 +25,7 @@ _MASK53 = (1 << 53) - 1
 
 
 def _kernels():
-    from .kernels import random as kernels   # Numba: compiled on first draw, not at import
+    from .kernels import random as kernels  # Numba: compiled on first draw, not at import
     return kernels
 
 
@@ -131,7 +131,8 @@ class Generator:
     def _uniform01(self, n: int, dtype) -> np.ndarray:
         """[0, 1) uniforms: 24 random bits per float32 (one word), 53 per float64 (two)."""
         if np.dtype(dtype) == np.float32:
-            return (self._random(n) & np.uint32(_MASK24)).astype(np.float32) * np.float32(2.0 ** -24)
+            bits = self._random(n) & np.uint32(_MASK24)
+            return bits.astype(np.float32) * np.float32(2.0 ** -24)
         return (self._random64(n) & np.uint64(_MASK53)).astype(np.float64) * (2.0 ** -53)
 
     def _normal_scalar(self, mean: float, std: float) -> float:
@@ -362,3 +363,23 @@ def log_normal(shape, mean=1.0, std=2.0, dtype=np.float32, generator=None) -> np
     g = _gen(generator)
     vals = [math.exp(g._normal_scalar(float(mean), float(std))) for _ in range(_numel(shape))]
     return np.array(vals, dtype=np.float64).astype(dtype).reshape(shape)
+
+
+def multinomial(rows: np.ndarray, num_samples: int, replacement: bool,
+                generator=None) -> np.ndarray:
+    """Category indices (int64, one row per row of the 2-D weight array ``rows``).
+    Without replacement, or for one sample, PyTorch ranks ``w / Exp(1)`` draws (the
+    exponential race); with replacement it searches each row's normalised cumulative sum
+    with one 53-bit uniform per sample."""
+    g = _gen(generator)
+    if not replacement or num_samples == 1:
+        race = rows / exponential(rows.shape, 1.0, rows.dtype, g)
+        if num_samples == 1:
+            return np.argmax(race, axis=1).reshape(-1, 1).astype(np.int64)
+        return np.argsort(-race, axis=1, kind="stable")[:, :num_samples].astype(np.int64)
+    cum = np.cumsum(rows, axis=1, dtype=rows.dtype)
+    cum = cum / cum[:, -1:]
+    cum[:, -1] = 1
+    u = g._uniform01(rows.shape[0] * num_samples, np.float64).reshape(-1, num_samples)
+    return np.stack([np.searchsorted(c.astype(np.float64), r, side="left")
+                     for c, r in zip(cum, u)]).astype(np.int64)
