@@ -8,8 +8,8 @@ import warnings
 
 import numpy as np
 
+from .. import random
 from ..autograd.grad_mode import no_grad
-from ..random import rng
 
 _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                 "conv_transpose3d", "sigmoid")
@@ -73,50 +73,52 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
         return tensor.normal_(mean, std, generator=generator)
 
 
-def _std_normal_truncated(n, lo, hi, g):
-    """n draws of a standard normal restricted to [lo, hi] (exact rejection sampling)."""
-    mass = 0.5 * (math.erf(hi / math.sqrt(2)) - math.erf(lo / math.sqrt(2)))
-    out = np.empty(n)
-    filled = 0
-    if mass > 0.05:  # plain normal proposals
-        while filled < n:
-            z = g.standard_normal(int((n - filled) / mass * 1.1) + 16)
-            z = z[(z >= lo) & (z <= hi)][: n - filled]
-            out[filled:filled + z.size] = z
-            filled += z.size
-        return out
-    # the interval lies in a tail (or is narrow): sample it on the side of 0 it covers,
-    # with a uniform proposal (narrow) or Robert's exponential proposal (wide)
-    flip = hi <= 0
-    a, b = (-hi, -lo) if flip else (lo, hi)
-    m = max(a, 0.0)  # point of [a, b] nearest to 0
-    lam = (m + math.sqrt(m * m + 4)) / 2
-    use_exp = a > 0 and (b - a) > 1.0 / lam
-    while filled < n:
-        k = max(n - filled, 16)
-        if use_exp:
-            z = m + g.exponential(1.0 / lam, 2 * k)
-            keep = (z <= b) & (g.random(2 * k) <= np.exp(-0.5 * (z - lam) ** 2))
-        else:
-            z = g.uniform(a, b, 2 * k)
-            keep = g.random(2 * k) <= np.exp(0.5 * (m * m - z * z))
-        z = z[keep][: n - filled]
-        out[filled:filled + z.size] = z
-        filled += z.size
-    return -out if flip else out
+def _norm_cdf(x):
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Fill from N(mean, std^2) restricted to [a, b] (absolute bounds)."""
+    """Fill from N(mean, std^2) restricted to [a, b] (absolute bounds), by PyTorch's
+    rejection sampling, so the draws match torch's for the same seed: normal proposals
+    redrawn (whole tensor) where out of bounds when [a, b] holds over 30% of the mass,
+    otherwise uniform proposals on [a, b] accepted against the density's peak."""
     if std <= 0:
         raise ValueError(f"trunc_normal_ needs std > 0, got {std}")
     if a > b:
         raise ValueError(f"trunc_normal_ needs a <= b, got a={a}, b={b}")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    shape, dt = tuple(tensor.shape), tensor._array.dtype
     with no_grad():
-        lo, hi = (a - mean) / std, (b - mean) / std
-        z = _std_normal_truncated(tensor.numel(), lo, hi, rng(generator))
-        vals = np.clip(mean + std * z, a, b).reshape(tensor.shape)
-        np.copyto(tensor._array, vals, casting="unsafe")
+        if _norm_cdf((b - mean) / std) - _norm_cdf((a - mean) / std) > 0.3:
+            lo, hi = float(dt.type(a)), float(dt.type(b))
+            result = random.normal(shape, dt, mean, std, generator)
+            while True:
+                out = (result < lo) | (result > hi)
+                if not out.any():
+                    break
+                result = np.where(out, random.normal(shape, dt, mean, std, generator), result)
+        else:
+            mode = max(a, min(mean, b))
+            log_peak = -0.5 * ((mode - mean) / std) ** 2
+
+            def log_density(x):   # in the tensor's dtype, op by op as torch's in-place chain
+                z = (x - dt.type(mean)) / dt.type(std)
+                return z * z * dt.type(-0.5) - dt.type(log_peak)
+
+            def rejected(candidates):
+                with np.errstate(divide="ignore"):
+                    return np.log(random.uniform(shape, dt, generator=generator)) > \
+                        log_density(candidates)
+
+            result = random.uniform(shape, dt, a, b, generator)
+            pending = rejected(result)
+            while pending.any():
+                candidates = random.uniform(shape, dt, a, b, generator)
+                result = np.where(pending, candidates, result)
+                pending = np.where(pending, rejected(candidates), pending)
+        np.copyto(tensor._array, result, casting="unsafe")
         tensor._bump_version()
     return tensor
 
@@ -171,7 +173,8 @@ def dirac_(tensor, groups=1):
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    bound = gain * math.sqrt(6.0 / float(fan_in + fan_out))
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    bound = math.sqrt(3.0) * std   # PyTorch's rounding order (the bound goes to float32)
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -187,7 +190,8 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     if _no_op_for_empty(tensor):
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
-    bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    bound = math.sqrt(3.0) * std   # PyTorch's rounding order
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -210,7 +214,7 @@ def orthogonal_(tensor, gain=1, generator=None):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    m = rng(generator).standard_normal((rows, cols))
+    m = random.normal((rows, cols), tensor._array.dtype, 0.0, 1.0, generator)
     if rows < cols:
         m = m.T
     q, r = np.linalg.qr(m)
@@ -229,11 +233,10 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     n_zero = int(math.ceil(sparsity * rows))
-    g = rng(generator)
     with no_grad():
         tensor.normal_(0, std, generator=generator)
-        for c in range(cols):
-            tensor._array[g.permutation(rows)[:n_zero], c] = 0
+        for c in range(cols):   # PyTorch 2.13 permutes with the global generator here
+            tensor._array[random.permutation(rows)[:n_zero], c] = 0
     return tensor
 
 
