@@ -76,6 +76,14 @@ def set_num_threads(n: int) -> None:
     set_blas_threads(n)
 
 
-FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = ByteTensor = Tensor
+# device namespaces, global switches, legacy constructors and testing (PyTorch's surface)
+from . import accelerator, backends, cuda, testing  # noqa: E402,F401,I001
+from ._flags import (  # noqa: E402,F401
+    are_deterministic_algorithms_enabled, compile, get_float32_matmul_precision,
+    is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision,
+    use_deterministic_algorithms)
+from ._legacy import (  # noqa: E402,F401
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
+    LongTensor, ShortTensor)
 
 from .serialization import load, save  # noqa: E402

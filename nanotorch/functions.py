@@ -1050,8 +1050,8 @@ def to(input, *args, **kwargs):
         elif a is not None:
             dev = a
     if dev is not None:
-        from .tensor import device
-        device(dev)
+        from .tensor import _require_cpu
+        _require_cpu(dev)
     if dtype is None:
         return clone(input) if copy else input
     target = _dtype.to_dtype(dtype)

@@ -31,32 +31,53 @@ class Size(tuple):
         return Size(tuple(self) + tuple(other))
 
 
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip",
+                 "ve", "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
+                 "privateuseone")
+
+
 class device:
-    """Only the CPU exists in nanotorch; ``device('cpu')`` is accepted everywhere."""
+    """A device name, as ``torch.device``: any of PyTorch's device types can be named (scripts
+    build ``device("cuda" if cuda.is_available() else "cpu")``), but only the CPU exists;
+    ``_require_cpu`` raises when data would be put anywhere else."""
 
     def __init__(self, type="cpu", index=None):
         if isinstance(type, device):
-            type = type.type
-        name = str(type).split(":")[0]
-        if name != "cpu":
-            raise RuntimeError(f"nanotorch runs on the CPU only; device '{type}' is not "
-                               "available")
-        self.type, self.index = "cpu", None
+            type, index = type.type, type.index
+        name, colon, idx = str(type).partition(":")
+        if name not in _DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at "
+                               f"start of device string: {type}")
+        if colon:
+            if not idx.isdigit() or index is not None:
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            index = int(idx)
+        if index is not None and index < 0:
+            raise RuntimeError("Device index must not be negative")
+        self.type, self.index = name, index
 
     def __repr__(self):
-        return "device(type='cpu')"
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
 
     def __str__(self):
-        return "cpu"
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
         try:
-            return device(other).type == self.type
+            other = device(other)
         except (RuntimeError, TypeError):
             return False
+        return (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self):
-        return hash("cpu")
+        return hash((self.type, self.index))
+
+
+def _require_cpu(dev):
+    """Raise unless ``dev`` (a device or its name) is the CPU, where all data lives."""
+    if device(dev).type != "cpu":
+        raise RuntimeError(f"nanotorch runs on the CPU only; device '{dev}' is not available")
 
 
 CPU = device("cpu")

@@ -6,6 +6,7 @@ from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .node import Node
+from .variable import Variable
 
 
 def _as_tuple(x):

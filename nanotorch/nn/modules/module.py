@@ -376,11 +376,11 @@ class Module:
             elif isinstance(a, Tensor):
                 dtype = a.dtype
             elif a is not None:
-                from ...tensor import device
-                device(a)
+                from ...tensor import _require_cpu
+                _require_cpu(a)
         if "device" in kwargs and kwargs["device"] is not None:
-            from ...tensor import device
-            device(kwargs["device"])
+            from ...tensor import _require_cpu
+            _require_cpu(kwargs["device"])
         if dtype is None:
             return self
         if not dtype.is_floating_point:
@@ -404,8 +404,8 @@ class Module:
         return self
 
     def cuda(self, device=None):
-        from ...tensor import device as _device
-        _device("cuda")
+        from ...tensor import _require_cpu
+        _require_cpu("cuda" if device is None else device)
 
     def type(self, dst_type):
         return self.to(dst_type)
