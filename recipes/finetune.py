@@ -9,29 +9,34 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 import nanotorch as torch
-from nanotorch import models, nn
+from nanotorch import models
+from nanotorch.io import WeightFileError
+from nanotorch.io.atomic import remove_stale_temps
 from nanotorch.nn import functional as F
+from nanotorch.nn.modules.batchnorm import _BatchNorm
 from nanotorch.utils.data import DataLoader, TensorDataset
 from nanotorch.utils.finetune import count_parameters, freeze, head_name, replace_head
 
 from .data import DEFAULT_DATA, load_splits
+from .lock import RunLock, RunLockedError
 
 CHECKPOINT = "checkpoint.safetensors"
 BEST = "best.safetensors"
+PROG = "python -m recipes.finetune"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m recipes.finetune",
+    p = argparse.ArgumentParser(prog=PROG,
                                 description=__doc__.splitlines()[0])
     p.add_argument("--model", default="mobilenet_v2", choices=models.list_models())
     p.add_argument("--weights", default="IMAGENET1K_V1",
@@ -64,12 +69,29 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--check-nan", action="store_true", help="stop when the loss is not finite")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
-    for name in ("epochs", "batch_size", "image_size"):
-        if getattr(args, name) <= 0:
-            p.error(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
-    if args.lr <= 0:
-        p.error(f"--lr must be positive, got {args.lr}")
+    problem = _check_numbers(args)
+    if problem:
+        p.error(problem)
     return args
+
+
+def _check_numbers(args) -> str | None:
+    """The first out-of-range numeric argument, described, or None."""
+    for name in ("epochs", "batch_size", "image_size", "train_limit", "test_limit"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            return f"--{name.replace('_', '-')} must be at least 1, got {value}"
+    if args.num_classes is not None and args.num_classes < 1:
+        return (f"--num-classes must be at least 1, got {args.num_classes} (leave it out to "
+                "take the number of classes from the data)")
+    for name, positive in (("lr", True), ("momentum", False), ("weight_decay", False)):
+        value = getattr(args, name)
+        flag = f"--{name.replace('_', '-')}"
+        if not math.isfinite(value):
+            return f"{flag} must be a finite number, got {value}"
+        if value < 0 or (positive and value == 0):
+            return f"{flag} must be {'positive' if positive else 'non-negative'}, got {value}"
+    return None
 
 
 def build_model(args, num_classes: int):
@@ -117,43 +139,101 @@ def evaluate(net, dataset, batch_size) -> tuple[float, float]:
     return total_loss / n, correct / n
 
 
-def _epoch_loader(dataset, args, epoch):
+def _epoch_loader(dataset, args, epoch, drop_last):
     # one generator per epoch: a resumed run replays exactly the same batches
     g = torch.Generator().manual_seed(args.seed * 1_000_003 + epoch)
-    return DataLoader(dataset, batch_size=args.batch_size, shuffle=True, generator=g)
+    if hasattr(dataset, "set_epoch"):
+        dataset.set_epoch(epoch)  # per-sample augmentation generators
+    return DataLoader(dataset, batch_size=args.batch_size, shuffle=True, generator=g,
+                      drop_last=drop_last)
 
 
-def _checkpoint(model, opt, epoch, step, metrics, args):
+def _trains_batchnorm(net) -> bool:
+    return any(isinstance(m, _BatchNorm) and m.training for m in net.modules())
+
+
+# what must match between a checkpoint and the run that resumes it
+_RESUME_ARGS = ("model", "num_classes", "freeze", "seed", "batch_size", "augment")
+_CHECKPOINT_TYPES = {"model": dict, "optimizer": dict, "epoch": int, "step": int,
+                     "metrics": dict, "rng": torch.Tensor, "args": dict, "partial": dict}
+
+
+def _checkpoint(model, opt, epoch, step, metrics, partial, args):
     return {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
-            "step": step, "metrics": metrics, "rng": torch.get_rng_state(),
-            "args": {"model": args.model, "num_classes": args.num_classes,
-                     "freeze": args.freeze, "seed": args.seed}}
+            "step": step, "metrics": metrics, "rng": torch.get_rng_state(), "partial": partial,
+            "args": {key: getattr(args, key) for key in _RESUME_ARGS}}
 
 
-def _load_checkpoint(path, model, opt, args):
-    ck = torch.load(path)
-    saved = ck.get("args", {})
-    for key in ("model", "num_classes", "freeze"):
+def _read_checkpoint(path: Path) -> dict:
+    """The checkpoint at ``path``, its structure checked; ValueError naming the file when
+    it is missing, unreadable, a weights-only model file or incomplete."""
+    if not path.is_file():
+        raise FileNotFoundError(f"--resume {path}: no such checkpoint file")
+    try:
+        ck = torch.load(path)
+    except (WeightFileError, OSError, ValueError) as e:
+        raise ValueError(f"--resume {path}: unreadable checkpoint ({e})") from None
+    if isinstance(ck, dict) and ck and all(isinstance(v, torch.Tensor) for v in ck.values()):
+        raise ValueError(f"--resume {path}: this is a model file (weights only, as "
+                         "best.safetensors), not a resumable checkpoint; pass --resume auto or "
+                         "OUT/checkpoint.safetensors")
+    if not isinstance(ck, dict):
+        raise ValueError(f"--resume {path}: not a checkpoint (holds a {type(ck).__name__})")
+    for key, kind in _CHECKPOINT_TYPES.items():
+        if key not in ck:
+            raise ValueError(f"--resume {path}: not a complete checkpoint (no {key!r} entry)")
+        if not isinstance(ck[key], kind) or (kind is int and isinstance(ck[key], bool)):
+            raise ValueError(f"--resume {path}: {key!r} is a {type(ck[key]).__name__}, expected "
+                             f"a {kind.__name__}")
+    if ck["epoch"] < 0 or ck["step"] < 0:
+        raise ValueError(f"--resume {path}: negative epoch or step ({ck['epoch']}, "
+                         f"{ck['step']})")
+    partial = ck["partial"]
+    if set(partial) != {"seen", "correct", "loss_sum"}:
+        raise ValueError(f"--resume {path}: 'partial' holds {sorted(partial)}, expected "
+                         "seen, correct, loss_sum")
+    if not isinstance(ck["metrics"].get("history", []), list):
+        raise ValueError(f"--resume {path}: metrics 'history' is not a list")
+    return ck
+
+
+def _apply_checkpoint(ck, path, model, opt, args):
+    """Load a checked checkpoint into the model, optimizer and global generator."""
+    saved = ck["args"]
+    for key in _RESUME_ARGS:
         if saved.get(key) != getattr(args, key):
-            raise ValueError(f"--resume {path}: the checkpoint was made with --{key.replace('_', '-')} "
-                             f"{saved.get(key)}, this run uses {getattr(args, key)}")
-    model.load_state_dict(ck["model"])
-    opt.load_state_dict(ck["optimizer"])
-    torch.set_rng_state(ck["rng"])
-    return int(ck["epoch"]), int(ck["step"]), dict(ck.get("metrics", {}))
+            raise ValueError(f"--resume {path}: the checkpoint was made with "
+                             f"--{key.replace('_', '-')} {saved.get(key)}, this run uses "
+                             f"{getattr(args, key)}")
+    try:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        torch.set_rng_state(ck["rng"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        message = " ".join(str(e).split())
+        raise ValueError(f"--resume {path}: the checkpoint does not fit this run: "
+                         f"{message}") from None
+    return ck["epoch"], ck["step"], dict(ck["metrics"]), dict(ck["partial"])
 
 
 class _DeferredInterrupt:
     """Ctrl-C during training is acted on between steps, where the model, optimizer and
-    step count agree; a second Ctrl-C interrupts at once."""
+    step count agree. A second Ctrl-C ends the process at once with ``os._exit``: raising
+    KeyboardInterrupt from the handler instead can land while a Numba dispatcher is in C
+    code, which then returns a result with the exception set (SystemError)."""
 
-    def __init__(self):
+    def __init__(self, message):
         self.requested = False
         self._previous = None
+        self._message = message
 
     def _handler(self, signum, frame):
         if self.requested:
-            raise KeyboardInterrupt
+            try:
+                sys.stderr.write(self._message())
+                sys.stderr.flush()
+            finally:
+                os._exit(130)
         self.requested = True
 
     def install(self):
@@ -167,17 +247,28 @@ class _DeferredInterrupt:
 
 
 def train(args) -> dict:
-    """Run the recipe; returns the final metrics."""
+    """Run the recipe with ``args.out`` locked against other runs; returns the final
+    metrics."""
+    out = Path(args.out)
+    with RunLock(out):
+        remove_stale_temps(out)  # left by a killed run; safe now that no one else writes here
+        return _train_locked(args, out)
+
+
+def _train_locked(args, out: Path) -> dict:
     t_start = time.perf_counter()
+    resume_path = None
+    if args.resume:
+        resume_path = out / CHECKPOINT if args.resume == "auto" else Path(args.resume)
+        if args.resume == "auto" and not resume_path.exists():
+            resume_path = None  # nothing to continue: start afresh
+    ck = _read_checkpoint(resume_path) if resume_path else None
     torch.manual_seed(args.seed)
     splits = load_splits(args.data, args.image_size, augment=args.augment,
                          on_bad_image=args.on_bad_image, train_limit=args.train_limit,
-                         test_limit=args.test_limit, seed=args.seed)
-    labels = splits.test.tensors[1]
-    args.num_classes = args.num_classes or len(splits.classes)
-    if int(labels.max().item()) >= args.num_classes:
-        raise ValueError(f"--num-classes {args.num_classes} is too small: the data has label "
-                         f"{int(labels.max().item())}")
+                         test_limit=args.test_limit, seed=args.seed,
+                         num_classes=args.num_classes, batch_size=args.batch_size)
+    args.num_classes = len(splits.classes)
     model, frozen = build_model(args, args.num_classes)
     trainable, total = count_parameters(model)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -200,22 +291,35 @@ def train(args) -> dict:
         net = model.get_submodule(head_name(model))
         t_feat = time.perf_counter() - t0
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    set_train_mode(model, frozen)
+    # a trained BatchNorm cannot normalise a batch of one sample: when the split would end
+    # on one, that epoch's last (shuffled) sample is left out, as drop_last does
+    drop_last = _trains_batchnorm(net) and len(train_set) % args.batch_size == 1
+    if drop_last and len(train_set) == 1:
+        raise ValueError("the training split has 1 image, too few to train BatchNorm layers "
+                         "(batches of one sample); use more images or freeze them")
+
     start_epoch, skip_steps, metrics = 0, 0, {}
-    if args.resume:
-        path = out / CHECKPOINT if args.resume == "auto" else Path(args.resume)
-        if path.exists() or args.resume != "auto":
-            start_epoch, skip_steps, metrics = _load_checkpoint(path, model, opt, args)
+    partial = {"seen": 0, "correct": 0, "loss_sum": 0.0}
+    if ck is not None:
+        start_epoch, skip_steps, metrics, partial = _apply_checkpoint(ck, resume_path, model,
+                                                                      opt, args)
     best = metrics.get("best_acc", -1.0)
     metrics.setdefault("history", [])
 
     epoch, done = start_epoch, skip_steps
-    interrupt = _DeferredInterrupt()
+
+    def interrupted_inside_step():
+        # the model may be half-updated, so the last saved (consistent) checkpoint is kept
+        return (f"\ninterrupted inside a training step; the last checkpoint ({out / CHECKPOINT}"
+                ", if any) is intact; continue with --resume auto\n")
+
+    interrupt = _DeferredInterrupt(interrupted_inside_step)
 
     def stop_if_asked():
         if interrupt.requested:
-            torch.save(_checkpoint(model, opt, epoch, done, metrics, args), out / CHECKPOINT)
+            torch.save(_checkpoint(model, opt, epoch, done, metrics, partial, args),
+                       out / CHECKPOINT)
             print(f"\ninterrupted: checkpoint saved to {out / CHECKPOINT} (epoch {epoch + 1}, "
                   f"{done} steps done); continue with --resume auto", file=sys.stderr)
             raise SystemExit(130)
@@ -224,15 +328,16 @@ def train(args) -> dict:
         interrupt.install()
         for epoch in range(start_epoch, args.epochs):
             set_train_mode(model, frozen)
-            loader = _epoch_loader(train_set, args, epoch)
+            loader = _epoch_loader(train_set, args, epoch, drop_last)
             bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
                        disable=args.quiet, file=sys.stderr, mininterval=0.5)
-            seen = correct = 0
-            done = skip_steps if epoch == start_epoch else 0
-            loss_sum = 0.0
-            t0 = time.perf_counter()
+            resumed = epoch == start_epoch
+            done = skip_steps if resumed else 0
+            if not resumed:
+                partial = {"seen": 0, "correct": 0, "loss_sum": 0.0}
+            t0, seen_here = time.perf_counter(), 0
             for step, (x, y) in enumerate(bar):
-                if epoch == start_epoch and step < skip_steps:
+                if resumed and step < skip_steps:
                     continue
                 logits = net(x)
                 loss = F.cross_entropy(logits, y)
@@ -243,15 +348,19 @@ def train(args) -> dict:
                 loss.backward()
                 opt.step()
                 done = step + 1
-                seen += len(y)
-                loss_sum += loss.item() * len(y)
-                correct += int((logits.argmax(1) == y).sum().item())
-                bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
-                                img_s=f"{seen / (time.perf_counter() - t0):.0f}")
+                seen_here += len(y)
+                hits = int((logits.argmax(1) == y).sum().item())
+                partial = {"seen": partial["seen"] + len(y), "correct": partial["correct"] + hits,
+                           "loss_sum": partial["loss_sum"] + loss.item() * len(y)}
+                bar.set_postfix(loss=f"{partial['loss_sum'] / partial['seen']:.3f}",
+                                acc=f"{partial['correct'] / partial['seen']:.3f}",
+                                img_s=f"{seen_here / (time.perf_counter() - t0):.0f}")
                 stop_if_asked()
             test_loss, test_acc = evaluate(net, test_set, 256)
-            train_acc = correct / seen if seen else float("nan")
-            metrics["history"].append({"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1),
+            seen = partial["seen"]
+            train_loss = partial["loss_sum"] / seen if seen else float("nan")
+            train_acc = partial["correct"] / seen if seen else float("nan")
+            metrics["history"].append({"epoch": epoch + 1, "train_loss": train_loss,
                                        "train_acc": train_acc, "test_loss": test_loss,
                                        "test_acc": test_acc})
             metrics.update(test_acc=test_acc, test_loss=test_loss)
@@ -261,18 +370,17 @@ def train(args) -> dict:
                 torch.save(model.state_dict(), out / BEST,
                            metadata={"model": args.model, "num_classes": str(args.num_classes),
                                      "test_acc": f"{test_acc:.4f}", "epoch": str(epoch + 1)})
-            torch.save(_checkpoint(model, opt, epoch + 1, 0, metrics, args), out / CHECKPOINT)
+            partial = {"seen": 0, "correct": 0, "loss_sum": 0.0}
+            torch.save(_checkpoint(model, opt, epoch + 1, 0, metrics, partial, args),
+                       out / CHECKPOINT)
             if not args.quiet:
-                print(f"epoch {epoch + 1}/{args.epochs}: train loss {loss_sum / max(seen, 1):.4f} "
+                print(f"epoch {epoch + 1}/{args.epochs}: train loss {train_loss:.4f} "
                       f"acc {train_acc:.2%} | test loss {test_loss:.4f} acc {test_acc:.2%}",
                       flush=True)
             epoch, done = epoch + 1, 0  # a stop here resumes at the next epoch
             stop_if_asked()
     except KeyboardInterrupt:
-        # interrupted inside a step: the model may be half-updated, so the last saved
-        # (consistent) checkpoint is kept as it is
-        print(f"\ninterrupted inside a training step; the last checkpoint ({out / CHECKPOINT}"
-              ", if any) is intact; continue with --resume auto", file=sys.stderr)
+        print(interrupted_inside_step(), end="", file=sys.stderr)
         raise SystemExit(130) from None
     finally:
         interrupt.uninstall()
@@ -281,18 +389,27 @@ def train(args) -> dict:
     result = {"trainable_params": trainable, "total_params": total,
               "test_acc": metrics.get("test_acc"), "best_acc": metrics.get("best_acc"),
               "wall_time_s": wall, "feature_cache_s": t_feat, "cached_features": use_cache,
-              "checkpoint": str(out / CHECKPOINT), "best_model": str(out / BEST)}
+              "checkpoint": str(out / CHECKPOINT), "best_model": str(out / BEST),
+              "history": metrics["history"]}
     print(f"\n{args.model} ({args.weights}), frozen: {args.freeze}; trainable parameters "
           f"{trainable:,} of {total:,}")
     print(f"test accuracy {metrics.get('test_acc', float('nan')):.2%} (best "
           f"{metrics.get('best_acc', float('nan')):.2%}), {len(splits.test)} test images; "
-          f"wall time {wall:.1f} s" + (f" (features cached in {t_feat:.1f} s)" if use_cache else ""))
+          f"wall time {wall:.1f} s"
+          + (f" (features cached in {t_feat:.1f} s)" if use_cache else ""))
     print(f"checkpoint: {out / CHECKPOINT}; best model: {out / BEST}")
     return result
 
 
 def main(argv=None):
-    train(parse_args(argv))
+    """Command line: errors the user can fix end the run with one line and status 2."""
+    args = parse_args(argv)
+    try:
+        train(args)
+    except (ValueError, OSError, RunLockedError, FloatingPointError) as e:
+        message = " ".join(str(e).split())  # one line, as argparse's errors
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -72,7 +72,8 @@ def test_to_tensor_other_dtypes_not_scaled(no_from_numpy):
 
 def test_to_tensor_wraps_with_from_numpy(fake_from_numpy):
     out = T.ToTensor()(_img())
-    assert isinstance(out, FakeTensor) and out.arr.shape == (3, 5, 7) and out.arr.dtype == np.float32
+    assert isinstance(out, FakeTensor)
+    assert out.arr.shape == (3, 5, 7) and out.arr.dtype == np.float32
 
 
 # ----------------------------------------------------------------- Normalize
@@ -87,7 +88,8 @@ def test_normalize_math(dtype, no_from_numpy):
     assert out.dtype == dtype
     np.testing.assert_allclose(out, expected, rtol=1e-6)
     batch = np.stack([x, 2 * x])
-    np.testing.assert_allclose(T.Normalize(mean, std)(batch)[1], T.Normalize(mean, std)(2 * x), rtol=1e-6)
+    np.testing.assert_allclose(T.Normalize(mean, std)(batch)[1], T.Normalize(mean, std)(2 * x),
+                               rtol=1e-6)
     np.testing.assert_allclose(T.Normalize(0.5, 0.25)(x), (x - 0.5) / 0.25, rtol=1e-6)
     y = x.copy()
     assert T.Normalize(mean, std, inplace=True)(y) is y
@@ -133,25 +135,82 @@ def test_horizontal_flip_reverses_columns():
     assert T.RandomHorizontalFlip(p=0.0)(a) is a
 
 
+def _gen(seed):
+    return nanotorch.Generator().manual_seed(seed)
+
+
 def test_horizontal_flip_follows_generator():
+    # torchvision's draw: one rand(1) per call, flip when it is < p
     a = _img(c=None)
-    flip = T.RandomHorizontalFlip(p=0.5, generator=np.random.default_rng(7))
-    draws = np.random.default_rng(7).random(40)
+    flip = T.RandomHorizontalFlip(p=0.5, generator=_gen(7))
+    ref = _gen(7)
+    draws = [nanotorch.rand(1, generator=ref).item() for _ in range(40)]
     for u in draws:
         expected = a[:, ::-1] if u < 0.5 else a
         assert np.array_equal(flip(a), expected)
-    assert 5 < (draws < 0.5).sum() < 35  # both branches were exercised
+    assert 5 < sum(u < 0.5 for u in draws) < 35  # both branches were exercised
 
 
-def test_module_seed_controls_default_generator():
+def test_manual_seed_controls_transforms_without_generator():
     a = _img(12, 12)
     crop = T.Compose([T.RandomCrop(5, padding=2), T.RandomHorizontalFlip()])
-    T.seed(123)
+    nanotorch.manual_seed(123)
     first = [crop(a) for _ in range(5)]
-    T.seed(123)
+    nanotorch.manual_seed(123)
     again = [crop(a) for _ in range(5)]
     assert all(np.array_equal(x, y) for x, y in zip(first, again))
     assert not all(np.array_equal(first[0], x) for x in first[1:])
+    state = nanotorch.get_rng_state()
+    after = crop(a)
+    nanotorch.set_rng_state(state)
+    assert np.array_equal(crop(a), after)  # the global state holds the transforms' too
+
+
+def _torch_stream_matches():
+    """Whether nanotorch's generator yields torch's numbers (its mt19937 port)."""
+    import torch
+
+    got = nanotorch.rand(8, generator=_gen(3)).numpy()
+    return np.array_equal(got, torch.rand(8, generator=torch.Generator().manual_seed(3)).numpy())
+
+
+def _torchvision_rrc_params(h, w, scale, ratio, g):
+    """torchvision's RandomResizedCrop.get_params draw order, written with torch calls."""
+    import math as m
+
+    import torch
+
+    log_ratio = torch.log(torch.tensor(ratio))
+    for _ in range(10):
+        target = h * w * torch.empty(1).uniform_(scale[0], scale[1], generator=g).item()
+        aspect = torch.exp(torch.empty(1).uniform_(log_ratio[0].item(), log_ratio[1].item(),
+                                                   generator=g)).item()
+        cw, ch = int(round(m.sqrt(target * aspect))), int(round(m.sqrt(target / aspect)))
+        if 0 < cw <= w and 0 < ch <= h:
+            top = torch.randint(0, h - ch + 1, size=(1,), generator=g).item()
+            return top, torch.randint(0, w - cw + 1, size=(1,), generator=g).item(), ch, cw
+    return None
+
+
+def test_random_draws_follow_torchvision_order_with_torch_numbers():
+    pytest.importorskip("torch")
+    if not _torch_stream_matches():
+        pytest.skip("nanotorch's generator does not yet produce torch's stream")
+    import torch
+
+    a = _img(20, 30)
+    for seed in range(20):
+        g = torch.Generator().manual_seed(seed)
+        expected = _torchvision_rrc_params(20, 30, (0.08, 1.0), (3 / 4, 4 / 3), g)
+        got = T.RandomResizedCrop.get_params(a, (0.08, 1.0), (3 / 4, 4 / 3), _gen(seed))
+        assert got == expected, seed
+        g = torch.Generator().manual_seed(seed)
+        top = torch.randint(0, 20 - 4 + 1, size=(1,), generator=g).item()
+        left = torch.randint(0, 30 - 5 + 1, size=(1,), generator=g).item()
+        assert T.RandomCrop.get_params(a, (4, 5), _gen(seed)) == (top, left, 4, 5)
+        flip = torch.rand(1, generator=torch.Generator().manual_seed(seed)) < 0.5
+        out = T.RandomHorizontalFlip(generator=_gen(seed))(a)
+        assert np.array_equal(out, a[:, ::-1] if flip else a)
 
 
 # -------------------------------------------------------------------- Resize
@@ -226,28 +285,30 @@ def test_center_crop_larger_than_image_pads_with_zeros():
 
 def test_random_crop_with_padding_is_deterministic():
     a = _img(6, 8)
-    crop = T.RandomCrop((4, 5), padding=2, generator=np.random.default_rng(3))
-    ref = np.random.default_rng(3)
+    crop = T.RandomCrop((4, 5), padding=2, generator=_gen(3))
+    ref = _gen(3)
     padded = np.zeros((10, 12, 3), np.uint8)
     padded[2:8, 2:10] = a
     seen = set()
-    for _ in range(20):
-        top, left = ref.integers(0, 10 - 4 + 1), ref.integers(0, 12 - 5 + 1)
+    for _ in range(20):  # torchvision's order: row offset, then column offset
+        top = nanotorch.randint(0, 10 - 4 + 1, size=(1,), generator=ref).item()
+        left = nanotorch.randint(0, 12 - 5 + 1, size=(1,), generator=ref).item()
         seen.add((top, left))
         assert np.array_equal(crop(a), padded[top:top + 4, left:left + 5])
     assert len(seen) > 5
-    pil = T.RandomCrop((4, 5), padding=2, generator=np.random.default_rng(3))(Image.fromarray(a))
-    first = T.RandomCrop((4, 5), padding=2, generator=np.random.default_rng(3))(a)
+    pil = T.RandomCrop((4, 5), padding=2, generator=_gen(3))(Image.fromarray(a))
+    first = T.RandomCrop((4, 5), padding=2, generator=_gen(3))(a)
     assert np.array_equal(np.asarray(pil), first)
 
 
 @pytest.mark.parametrize("mode", ["edge", "reflect", "symmetric"])
 def test_random_crop_padding_modes(mode):
     a = _img(4, 4, c=None)
-    out = T.RandomCrop(7, padding=(1, 2, 3, 4), padding_mode=mode, generator=np.random.default_rng(0))(a)
+    out = T.RandomCrop(7, padding=(1, 2, 3, 4), padding_mode=mode, generator=_gen(0))(a)
     padded = np.pad(a, ((2, 4), (1, 3)), mode=mode)  # (left, top, right, bottom) -> rows, cols
-    ref = np.random.default_rng(0)
-    top, left = ref.integers(0, 10 - 7 + 1), ref.integers(0, 8 - 7 + 1)
+    ref = _gen(0)
+    top = nanotorch.randint(0, 10 - 7 + 1, size=(1,), generator=ref).item()
+    left = nanotorch.randint(0, 8 - 7 + 1, size=(1,), generator=ref).item()
     assert np.array_equal(out, padded[top:top + 7, left:left + 7])
 
 
@@ -264,14 +325,14 @@ def test_random_crop_fill_and_size_checks():
 
 def test_random_resized_crop():
     a = _img(20, 30)
-    rrc = T.RandomResizedCrop(8, generator=np.random.default_rng(0))
-    rng = np.random.default_rng(5)
+    rng = _gen(5)
     for _ in range(50):
-        top, left, h, w = rrc.get_params(20, 30, rng)
+        top, left, h, w = T.RandomResizedCrop.get_params(a, (0.08, 1.0), (3 / 4, 4 / 3), rng)
         assert 0 <= top and 0 <= left and 0 < h and top + h <= 20 and 0 < w and left + w <= 30
-    out = T.RandomResizedCrop(8, generator=np.random.default_rng(1))(a)
+    out = T.RandomResizedCrop(8, generator=_gen(1))(a)
     assert out.shape == (8, 8, 3)
-    assert np.array_equal(out, T.RandomResizedCrop(8, generator=np.random.default_rng(1))(a))
+    assert np.array_equal(out, T.RandomResizedCrop(8, generator=_gen(1))(a))
+    assert not np.array_equal(out, T.RandomResizedCrop(8, generator=_gen(2))(a))
     sq = _img(16, 16)
     whole = T.RandomResizedCrop(4, scale=(1.0, 1.0), ratio=(1.0, 1.0))(sq)
     assert np.array_equal(whole, T.Resize((4, 4))(sq))
@@ -280,8 +341,8 @@ def test_random_resized_crop():
 def test_random_resized_crop_fallback_is_central():
     # a 10x100 strip cannot hold a square of area 1000: fall back to a centred 10x10 window
     rrc = T.RandomResizedCrop(5, scale=(1.0, 1.0), ratio=(1.0, 1.0))
-    assert rrc.get_params(10, 100, np.random.default_rng(0)) == (0, 45, 10, 10)
     a = _img(10, 100)
+    assert rrc.get_params(a, rrc.scale, rrc.ratio, _gen(0)) == (0, 45, 10, 10)
     assert np.array_equal(rrc(a), T.Resize((5, 5))(a[:, 45:55]))
 
 
@@ -305,8 +366,8 @@ def test_grayscale_matches_luma():
 
 def test_grayscale_other_inputs():
     f = np.random.default_rng(0).random((3, 4, 4)).astype(np.float32)  # RGBA: alpha ignored
-    np.testing.assert_allclose(T.Grayscale()(f), 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2],
-                               rtol=1e-6)
+    luma = 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
+    np.testing.assert_allclose(T.Grayscale()(f), luma, rtol=1e-6)
     g = _img(c=None)
     assert np.array_equal(T.Grayscale(3)(g), np.stack([g, g, g], axis=-1))
     with pytest.raises(ValueError, match="num_output_channels"):
@@ -344,7 +405,7 @@ def test_imagenet_pipeline_on_photo(no_from_numpy):
     ref = (np.asarray(img.crop((80, 16, 304, 240))).transpose(2, 0, 1) / 255.0
            - np.array(T.IMAGENET_MEAN)[:, None, None]) / np.array(T.IMAGENET_STD)[:, None, None]
     np.testing.assert_allclose(x, ref, rtol=1e-5, atol=1e-5)
-    train = T.Compose([T.RandomResizedCrop(224, generator=np.random.default_rng(0)),
-                       T.RandomHorizontalFlip(generator=np.random.default_rng(0)), T.ToTensor()])
+    train = T.Compose([T.RandomResizedCrop(224, generator=_gen(0)),
+                       T.RandomHorizontalFlip(generator=_gen(0)), T.ToTensor()])
     y = train(img)
     assert y.shape == (3, 224, 224) and 0.0 <= y.min() and y.max() <= 1.0

@@ -5,8 +5,10 @@ one: (H, W) or (H, W, C). ``ToTensor`` turns that into a (C, H, W) float32 array
 (wrapped as a nanotorch Tensor when ``nanotorch.from_numpy`` exists), and
 ``Normalize`` works on (..., C, H, W) float arrays or Tensors.
 
-Random transforms draw from a ``numpy.random.Generator``: the one passed as
-``generator=``, else this module's generator, which ``seed(n)`` resets.
+Random transforms draw from nanotorch's random generators in torchvision's order
+(``rand(1) < p`` for a flip, ``randint`` for crop offsets, ``empty(1).uniform_`` for
+scale and log aspect ratio): from the ``nanotorch.Generator`` passed as ``generator=``,
+else from the global one that ``nanotorch.manual_seed`` seeds.
 """
 
 from __future__ import annotations
@@ -22,31 +24,35 @@ from .image_io import Image, require_pil
 __all__ = [
     "Compose", "Lambda", "Resize", "CenterCrop", "RandomCrop", "RandomResizedCrop",
     "RandomHorizontalFlip", "Grayscale", "ToTensor", "Normalize", "InterpolationMode",
-    "IMAGENET_MEAN", "IMAGENET_STD", "imagenet_normalize", "seed", "get_generator",
-    "to_tensor_or_array",
+    "IMAGENET_MEAN", "IMAGENET_STD", "imagenet_normalize", "to_tensor_or_array",
 ]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 # ------------------------------------------------------------------ randomness
-
-_generator = np.random.default_rng()
-
-
-def seed(n: int) -> None:
-    """Reset the module generator used by random transforms without ``generator=``."""
-    global _generator
-    _generator = np.random.default_rng(n)
+# nanotorch is imported at call time: the package may still be importing when this loads.
 
 
-def get_generator() -> np.random.Generator:
-    """The module generator random transforms use by default."""
-    return _generator
+def _uniform(low, high, generator):
+    """One float32 draw from U(low, high), as ``torch.empty(1).uniform_(low, high)``."""
+    import nanotorch
+
+    return nanotorch.empty(1).uniform_(float(low), float(high), generator=generator).item()
 
 
-def _rng(generator):
-    return _generator if generator is None else generator
+def _randint(low, high, generator):
+    """One integer in [low, high), as ``torch.randint(low, high, size=(1,)).item()``."""
+    import nanotorch
+
+    return int(nanotorch.randint(low, high, size=(1,), generator=generator).item())
+
+
+def _rand(generator):
+    """One float32 draw from U(0, 1), as ``torch.rand(1).item()``."""
+    import nanotorch
+
+    return nanotorch.rand(1, generator=generator).item()
 
 
 # ------------------------------------------------------------ Tensor boundary
@@ -221,13 +227,16 @@ class Resize:
     caps it (shrinking the shorter side to match).
     """
 
-    def __init__(self, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
-        if isinstance(size, numbers.Integral) or (isinstance(size, (tuple, list)) and len(size) == 1):
+    def __init__(self, size, interpolation=InterpolationMode.BILINEAR, max_size=None,
+                 antialias=True):
+        single = isinstance(size, (tuple, list)) and len(size) == 1
+        if isinstance(size, numbers.Integral) or single:
             self.size = int(size if isinstance(size, numbers.Integral) else size[0])
             if self.size <= 0:
                 raise ValueError(f"Resize: size must be positive, got {size!r}")
             if max_size is not None and max_size <= self.size:
-                raise ValueError(f"Resize: max_size={max_size} must be larger than size={self.size}")
+                raise ValueError(f"Resize: max_size={max_size} must be larger than "
+                                 f"size={self.size}")
         else:
             if max_size is not None:
                 raise ValueError("Resize: max_size only applies when size is a single int")
@@ -256,7 +265,8 @@ class Resize:
         return _resize(img, nh, nw, self.interpolation)
 
     def __repr__(self):
-        return f"Resize(size={self.size}, interpolation={self.interpolation!s}, max_size={self.max_size})"
+        return (f"Resize(size={self.size}, interpolation={self.interpolation!s}, "
+                f"max_size={self.max_size})")
 
 
 class CenterCrop:
@@ -318,16 +328,24 @@ class RandomCrop:
             dh, dw = max(th - h, 0), max(tw - w, 0)
             img = _pad(img, dw, dh, dw, dh, self.fill, self.padding_mode)
             h, w = _size_hw(img)
+        return _crop(img, *self.get_params(img, self.size, self.generator))
+
+    @staticmethod
+    def get_params(img, output_size, generator=None):
+        """(top, left, h, w) of a random ``output_size`` window of ``img``: a row offset
+        then a column offset, each one ``randint`` draw (none when the sizes are equal)."""
+        h, w = _size_hw(img)
+        th, tw = output_size
         if h < th or w < tw:
             raise ValueError(f"RandomCrop: crop size {(th, tw)} is larger than the (padded) image "
                              f"size {(h, w)}; use padding or pad_if_needed=True")
-        rng = _rng(self.generator)
-        top = int(rng.integers(0, h - th + 1))
-        left = int(rng.integers(0, w - tw + 1))
-        return _crop(img, top, left, th, tw)
+        if (h, w) == (th, tw):
+            return 0, 0, h, w
+        return _randint(0, h - th + 1, generator), _randint(0, w - tw + 1, generator), th, tw
 
     def __repr__(self):
-        return f"RandomCrop(size={self.size}, padding={self.padding}, padding_mode={self.padding_mode!r})"
+        return (f"RandomCrop(size={self.size}, padding={self.padding}, "
+                f"padding_mode={self.padding_mode!r})")
 
 
 class RandomResizedCrop:
@@ -342,37 +360,45 @@ class RandomResizedCrop:
                  interpolation=InterpolationMode.BILINEAR, antialias=True, generator=None):
         self.size = _pair(size, "RandomResizedCrop")
         if not (0 < scale[0] <= scale[1]) or not (0 < ratio[0] <= ratio[1]):
-            raise ValueError(f"RandomResizedCrop: need 0 < min <= max for scale {scale} and ratio {ratio}")
+            raise ValueError(f"RandomResizedCrop: need 0 < min <= max for scale {scale} and "
+                             f"ratio {ratio}")
         _pil_filter(interpolation)
         self.scale, self.ratio = tuple(scale), tuple(ratio)
         self.interpolation = interpolation
         self.antialias = antialias
         self.generator = generator
 
-    def get_params(self, h, w, rng):
-        """(top, left, crop_h, crop_w) of the window for an (h, w) image."""
+    @staticmethod
+    def get_params(img, scale, ratio, generator=None):
+        """(top, left, crop_h, crop_w) of a random window of ``img``.
+
+        Each of up to 10 tries draws an area fraction, then a log aspect ratio (float32,
+        as torchvision does), then, if the window fits, its row and column offsets."""
+        h, w = _size_hw(img)
         area = h * w
-        log_lo, log_hi = math.log(self.ratio[0]), math.log(self.ratio[1])
+        log_lo, log_hi = (float(np.log(np.float32(r))) for r in ratio)
         for _ in range(10):
-            target = area * rng.uniform(self.scale[0], self.scale[1])
-            aspect = math.exp(rng.uniform(log_lo, log_hi))
+            target = area * _uniform(scale[0], scale[1], generator)
+            aspect = float(np.exp(np.float32(_uniform(log_lo, log_hi, generator))))
             cw = int(round(math.sqrt(target * aspect)))
             ch = int(round(math.sqrt(target / aspect)))
             if 0 < cw <= w and 0 < ch <= h:
-                return int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw
+                top = _randint(0, h - ch + 1, generator)
+                return top, _randint(0, w - cw + 1, generator), ch, cw
         in_ratio = w / h
-        if in_ratio < self.ratio[0]:
-            cw, ch = w, int(round(w / self.ratio[0]))
-        elif in_ratio > self.ratio[1]:
-            ch, cw = h, int(round(h * self.ratio[1]))
+        if in_ratio < min(ratio):
+            cw, ch = w, int(round(w / min(ratio)))
+        elif in_ratio > max(ratio):
+            ch, cw = h, int(round(h * max(ratio)))
         else:
             ch, cw = h, w
         return (h - ch) // 2, (w - cw) // 2, ch, cw
 
     def __call__(self, img):
         _check_image(img, "RandomResizedCrop")
-        top, left, ch, cw = self.get_params(*_size_hw(img), _rng(self.generator))
-        return _resize(_crop(img, top, left, ch, cw), self.size[0], self.size[1], self.interpolation)
+        top, left, ch, cw = self.get_params(img, self.scale, self.ratio, self.generator)
+        return _resize(_crop(img, top, left, ch, cw), self.size[0], self.size[1],
+                       self.interpolation)
 
     def __repr__(self):
         return f"RandomResizedCrop(size={self.size}, scale={self.scale}, ratio={self.ratio})"
@@ -389,7 +415,7 @@ class RandomHorizontalFlip:
 
     def __call__(self, img):
         _check_image(img, "RandomHorizontalFlip")
-        if _rng(self.generator).random() >= self.p:
+        if not _rand(self.generator) < self.p:
             return img
         if _is_pil(img):
             return img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
@@ -421,7 +447,8 @@ class Grayscale:
 
     def __init__(self, num_output_channels=1):
         if num_output_channels not in (1, 3):
-            raise ValueError(f"Grayscale: num_output_channels must be 1 or 3, got {num_output_channels}")
+            raise ValueError(f"Grayscale: num_output_channels must be 1 or 3, got "
+                             f"{num_output_channels}")
         self.num_output_channels = num_output_channels
 
     def __call__(self, img):
@@ -463,11 +490,13 @@ class ToTensor:
         elif isinstance(pic, np.ndarray):
             arr = pic
         else:
-            raise TypeError(f"ToTensor: expected a PIL image or a numpy array, got {type(pic).__name__}")
+            raise TypeError(f"ToTensor: expected a PIL image or a numpy array, got "
+                            f"{type(pic).__name__}")
         if arr.ndim == 2:
             arr = arr[:, :, None]
         if arr.ndim != 3:
-            raise ValueError(f"ToTensor: expected an (H, W) or (H, W, C) image, got shape {arr.shape}")
+            raise ValueError(f"ToTensor: expected an (H, W) or (H, W, C) image, got shape "
+                             f"{arr.shape}")
         chw = arr.transpose(2, 0, 1)
         if chw.dtype == np.uint8:
             out = chw.astype(np.float32) * np.float32(1.0 / 255.0)
@@ -489,7 +518,8 @@ class Normalize:
         self.mean = tuple(float(m) for m in np.atleast_1d(mean))
         self.std = tuple(float(s) for s in np.atleast_1d(std))
         if len(self.mean) != len(self.std):
-            raise ValueError(f"Normalize: mean has {len(self.mean)} values but std has {len(self.std)}")
+            raise ValueError(f"Normalize: mean has {len(self.mean)} values but std has "
+                             f"{len(self.std)}")
         if any(s == 0 for s in self.std):
             raise ValueError(f"Normalize: std must be non-zero, got {self.std}")
         self.inplace = inplace
@@ -497,7 +527,8 @@ class Normalize:
     def __call__(self, x):
         arr, was_tensor = _unwrap(x)
         if not np.issubdtype(arr.dtype, np.floating):
-            raise TypeError(f"Normalize: expected a float array (apply ToTensor first), got {arr.dtype}")
+            raise TypeError(f"Normalize: expected a float array (apply ToTensor first), got "
+                            f"{arr.dtype}")
         if arr.ndim < 3:
             raise ValueError(f"Normalize: expected (..., C, H, W), got shape {arr.shape}")
         c = arr.shape[-3]

@@ -13,10 +13,10 @@ import numpy as np
 from nanotorch.vision.datasets import FashionMNIST
 
 N_TRAIN, N_TEST = 5000, 1000
+OUTPUT = Path(__file__).with_name("fashion_mnist_small.npz")
 
 
-def main(source="/usr/share/datasets/fashion-mnist",
-         output=Path(__file__).with_name("fashion_mnist_small.npz")):
+def main(source="/usr/share/datasets/fashion-mnist", output=OUTPUT):
     train = FashionMNIST(source, train=True)
     test = FashionMNIST(source, train=False)
     np.savez_compressed(
