@@ -1,22 +1,45 @@
-"""``nanotorch.save`` / ``nanotorch.load``: safetensors files, written atomically.
+"""``nanotorch.save`` / ``nanotorch.load``: PyTorch's zip format or safetensors, never code.
 
-A flat ``{name: Tensor}`` dict is saved as a plain safetensors file any tool can read.
-Nested checkpoints (model and optimizer state dicts, epoch, metrics) are saved in the same
-format: tensors under their dotted path, and the structure with the plain Python values
-(numbers, strings, bools, None, lists, tuples, dicts) as JSON in the file's metadata.
-Nothing is ever unpickled; ``load`` also reads PyTorch ``.pth``/``.pt`` files through a
-restricted reader that only rebuilds tensors."""
+``save`` writes PyTorch's own zip format by default, so ``torch.load(f, weights_only=True)``
+reads it; with ``format="safetensors"`` (or a ``.safetensors`` file name) it writes
+safetensors instead: a flat ``{name: Tensor}`` dict as a plain file any tool reads, a nested
+checkpoint (state dicts, epoch, metrics) with its structure as JSON in the metadata, and a
+SHA-256 checksum that ``load`` verifies. Paths are replaced atomically; binary file objects
+work too. ``load`` reads both formats (and legacy ``.pth`` files) through restricted readers
+that only rebuild tensors and plain containers.
+"""
+
 from __future__ import annotations
 
+import io
 import json
 import os
+from collections.abc import Callable
+from typing import IO, Any
 
 import numpy as np
 
-from .io import WeightFileError, load_arrays, load_torch_file, save_arrays, torch_file_to_arrays
+from .io import WeightFileError, load_arrays, save_arrays, torch_file_to_arrays
+from .io.atomic import atomic_write
+from .io.safetensors_io import STRUCTURE_KEY
+from .io.torch_pickle import add_safe_globals, get_safe_globals, load_torch_objects
+from .io.torch_writer import TensorData, write_torch_zip
 from .tensor import Tensor
 
-_STRUCTURE_KEY = "__nanotorch_structure__"
+__all__ = [
+    "save",
+    "load",
+    "load_metadata",
+    "load_state_dict_file",
+    "add_safe_globals",
+    "get_safe_globals",
+]
+
+_MAX_DEPTH = 100  # nesting of a checkpoint's structure; real ones use fewer than 10 levels
+_MAX_EQUAL_HASHES = 8  # keys of one dict sharing a hash: more means a crafted file
+
+
+# ----------------------------------------------------------------------------- save
 
 
 def _contiguous(arr):
@@ -24,8 +47,12 @@ def _contiguous(arr):
     return arr if arr.flags.c_contiguous else arr.copy(order="C")
 
 
-def _encode(obj, path, tensors):
+def _encode(obj, path, tensors, depth=0):
     """JSON-able skeleton of ``obj``; tensors are moved to ``tensors`` under a unique key."""
+    if depth > _MAX_DEPTH:
+        raise ValueError(
+            f"nanotorch.save: containers nest deeper than {_MAX_DEPTH} levels (at '{path}')"
+        )
     if isinstance(obj, Tensor):
         key = path or "tensor"
         while key in tensors:
@@ -33,107 +60,252 @@ def _encode(obj, path, tensors):
         tensors[key] = _contiguous(obj._array)
         return {"__tensor__": key}
     if isinstance(obj, np.ndarray):
-        return _encode(Tensor._wrap(obj), path, tensors)
+        return _encode(Tensor._wrap(obj), path, tensors, depth)
+    d = depth + 1
     if isinstance(obj, dict):
         if all(isinstance(k, str) for k in obj) and "__tensor__" not in obj:
-            return {k: _encode(v, f"{path}.{k}" if path else k, tensors) for k, v in obj.items()}
-        return {"__dict__": [[_encode(k, path, {}), _encode(v, f"{path}.{k}" if path else str(k),
-                                                              tensors)] for k, v in obj.items()]}
+            return {k: _encode(v, f"{path}.{k}" if path else k, tensors, d) for k, v in obj.items()}
+        return {
+            "__dict__": [
+                [_encode(k, path, {}, d), _encode(v, f"{path}.{k}" if path else str(k), tensors, d)]
+                for k, v in obj.items()
+            ]
+        }
     if isinstance(obj, tuple):
-        return {"__tuple__": [_encode(v, f"{path}.{i}", tensors) for i, v in enumerate(obj)]}
+        return {"__tuple__": [_encode(v, f"{path}.{i}", tensors, d) for i, v in enumerate(obj)]}
     if isinstance(obj, list):
-        return [_encode(v, f"{path}.{i}", tensors) for i, v in enumerate(obj)]
+        return [_encode(v, f"{path}.{i}", tensors, d) for i, v in enumerate(obj)]
     if isinstance(obj, (np.integer, np.floating, np.bool_)):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
         if isinstance(obj, float) and not np.isfinite(obj):
             return {"__float__": repr(obj)}
         return obj
-    raise TypeError(f"nanotorch.save cannot store a {type(obj).__name__} (at '{path}'): only "
-                    "tensors, numbers, strings, bools, None, lists, tuples and dicts")
-
-
-def _decode(node, tensors):
-    if isinstance(node, list):
-        return [_decode(v, tensors) for v in node]
-    if isinstance(node, dict):
-        if "__tensor__" in node:
-            key = node["__tensor__"]
-            if key not in tensors:
-                raise WeightFileError(f"structure names tensor '{key}' that the file lacks")
-            return Tensor._wrap(tensors[key])
-        if "__tuple__" in node:
-            return tuple(_decode(v, tensors) for v in node["__tuple__"])
-        if "__dict__" in node:
-            return {_decode(k, tensors): _decode(v, tensors) for k, v in node["__dict__"]}
-        if "__float__" in node:
-            return float(node["__float__"])
-        return {k: _decode(v, tensors) for k, v in node.items()}
-    return node
+    raise TypeError(
+        f"nanotorch.save cannot store a {type(obj).__name__} (at '{path}'): only "
+        "tensors, numbers, strings, bools, None, lists, tuples and dicts"
+    )
 
 
 def _is_flat(obj) -> bool:
-    return isinstance(obj, dict) and all(isinstance(k, str) and isinstance(v, Tensor)
-                                         for k, v in obj.items())
+    return isinstance(obj, dict) and all(
+        isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items()
+    )
 
 
-def save(obj, f, metadata: dict | None = None) -> None:
-    """Save tensors (a state dict or a nested checkpoint) to ``f`` in safetensors format.
-    The file is replaced atomically: a crash never leaves a half-written file."""
-    if metadata is not None and not all(isinstance(k, str) and isinstance(v, str)
-                                        for k, v in metadata.items()):
-        raise TypeError("metadata must map str to str")
+def _save_safetensors(obj, f, metadata: dict | None) -> None:
     meta = dict(metadata or {})
     tensors: dict = {}
     if _is_flat(obj):
         for k, v in obj.items():
             tensors[k] = _contiguous(v._array)
     else:
-        meta[_STRUCTURE_KEY] = json.dumps(_encode(obj, "", tensors))
-    save_arrays(tensors, os.fspath(f), meta)
+        meta[STRUCTURE_KEY] = json.dumps(_encode(obj, "", tensors))
+    save_arrays(tensors, f, meta)
 
 
-def _file_kind(path) -> str:
-    with open(path, "rb") as fh:
-        head = fh.read(9)
+def _tensor_data(obj) -> TensorData | None:
+    if isinstance(obj, Tensor):
+        from .nn.parameter import Parameter  # (nn imports this module's package)
+
+        return TensorData(obj._array, bool(obj.requires_grad), isinstance(obj, Parameter))
+    if isinstance(obj, np.ndarray):
+        return TensorData(obj)
+    return None
+
+
+def _is_file(f) -> bool:
+    return hasattr(f, "write") or hasattr(f, "read")
+
+
+def save(obj, f, metadata: dict | None = None, format: str | None = None) -> None:
+    """Save tensors, state dicts or a nested checkpoint to ``f`` (a path or a binary file).
+
+    ``format``: "torch" (PyTorch's zip format, readable by ``torch.load``) or "safetensors";
+    by default safetensors for a ``.safetensors`` file name, else torch. ``metadata`` (str to
+    str) is stored in safetensors files only. Writing to a path is atomic: a crash never
+    leaves a half-written file.
+    """
+    if format is None:
+        named = not _is_file(f) and os.fspath(f)
+        format = "safetensors" if named and str(named).endswith(".safetensors") else "torch"
+    if format not in ("torch", "safetensors"):
+        raise ValueError(f"nanotorch.save: format must be 'torch' or 'safetensors', got {format!r}")
+    if metadata is not None:
+        if format != "safetensors":
+            raise ValueError(
+                "nanotorch.save: metadata is stored in safetensors files only "
+                "(pass format='safetensors')"
+            )
+        if not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+        ):
+            raise TypeError("metadata must map str to str")
+    if format == "safetensors":
+        _save_safetensors(obj, f if _is_file(f) else os.fspath(f), metadata)
+        return
+    if _is_file(f):
+        write_torch_zip(obj, f, _tensor_data)
+    else:
+        atomic_write(f, lambda fh: write_torch_zip(obj, fh, _tensor_data))
+
+
+# ----------------------------------------------------------------------------- load
+
+
+class _Structure:
+    """Rebuilds a checkpoint from its JSON structure; every problem is a WeightFileError."""
+
+    def __init__(self, tensors: dict, source: str):
+        self.tensors = tensors
+        self.source = source
+
+    def fail(self, problem: str):
+        raise WeightFileError(f"corrupt checkpoint structure: {problem}", self.source)
+
+    def decode(self, node, depth: int = 0):
+        if depth > _MAX_DEPTH:
+            self.fail(f"nests deeper than {_MAX_DEPTH} levels")
+        d = depth + 1
+        if isinstance(node, list):
+            return [self.decode(v, d) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if "__tensor__" in node:
+            key = node["__tensor__"]
+            if not isinstance(key, str) or key not in self.tensors:
+                self.fail(f"names tensor {key!r:.80} that the file lacks")
+            return Tensor._wrap(self.tensors[key])
+        if "__tuple__" in node:
+            items = node["__tuple__"]
+            if not isinstance(items, list):
+                self.fail(f"__tuple__ holds a {type(items).__name__}, not a list")
+            return tuple(self.decode(v, d) for v in items)
+        if "__dict__" in node:
+            return self._dict(node["__dict__"], d)
+        if "__float__" in node:
+            text = node["__float__"]
+            if text not in ("inf", "-inf", "nan"):
+                self.fail(f"bad __float__ value {text!r:.40}")
+            return float(text)
+        return {k: self.decode(v, d) for k, v in node.items()}
+
+    def _dict(self, pairs, depth: int) -> dict:
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 for p in pairs
+        ):
+            self.fail("__dict__ must be a list of [key, value] pairs")
+        keys = [self.decode(k, depth) for k, _ in pairs]
+        check_key_hashes(keys, self.fail)
+        return {k: self.decode(v, depth) for k, (_, v) in zip(keys, pairs)}
+
+
+def check_key_hashes(keys, fail: Callable[[str], Any]) -> None:
+    """Refuse unhashable keys and keys crafted to share a hash (dict building would be
+    quadratic: numbers such as ``i * (2**61 - 1)`` all hash alike)."""
+    counts: dict[int, int] = {}
+    for k in keys:
+        try:
+            h = hash(k)
+        except TypeError:
+            fail(f"dict key of type {type(k).__name__} is not hashable")
+        counts[h] = counts.get(h, 0) + 1
+        if counts[h] > _MAX_EQUAL_HASHES:
+            fail(
+                f"more than {_MAX_EQUAL_HASHES} dict keys share one hash value (duplicate "
+                "or crafted keys)"
+            )
+
+
+def _source_name(f) -> str:
+    if _is_file(f):
+        name = getattr(f, "name", None)
+        return name if isinstance(name, str) else "<file object>"
+    return os.fspath(f)
+
+
+def _check_load_args(map_location, weights_only, mmap) -> None:
+    if weights_only is False:
+        raise ValueError(
+            "nanotorch.load(weights_only=False) is not supported: nanotorch never "
+            "unpickles code; it reads tensors and plain containers only "
+            "(weights_only=True, the default)"
+        )
+    if map_location is not None and str(map_location) != "cpu":
+        raise ValueError(
+            f"nanotorch.load: map_location must be 'cpu', torch.device('cpu') or "
+            f"None (nanotorch runs on the CPU), got {map_location!r}"
+        )
+    if mmap:
+        raise ValueError("nanotorch.load: mmap=True is not supported")
+
+
+def _file_kind(head: bytes) -> str:
+    """'torch' or 'safetensors' from a file's first 9 bytes."""
     if head[:4] == b"PK\x03\x04":
         return "torch"
     if len(head) == 9 and head[8:9] == b"{":
-        return "safetensors"
-    if head[:1] == b"\x80":
+        return "safetensors"  # even when its length field (bytes 0-7) starts with 0x80
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return "torch"  # a pickle: the legacy torch format
     return "safetensors"  # let the safetensors reader say what is wrong
 
 
-def load(f, map_location=None, weights_only: bool = True, mmap=None):
-    """Load what ``save`` wrote (or a PyTorch ``.pth``/``.pt`` file, read safely)."""
-    path = os.fspath(f)
-    if _file_kind(path) == "torch":
-        return _arrays_to_tensors(load_torch_file(path))
-    arrays, meta = load_arrays(path)
-    if _STRUCTURE_KEY in meta:
+def _open_source(f) -> tuple[IO[bytes] | None, bytes]:
+    """For a file object, a seekable binary stream at its start and its first 9 bytes."""
+    if not _is_file(f):
+        with open(os.fspath(f), "rb") as fh:
+            return None, fh.read(9)
+    if not hasattr(f, "read"):
+        raise TypeError(f"nanotorch.load: {type(f).__name__} is not readable")
+    if not (hasattr(f, "seekable") and f.seekable()):
+        f = io.BytesIO(f.read())
+    start = f.tell()
+    head = f.read(9)
+    if not isinstance(head, bytes):
+        raise TypeError("nanotorch.load: the file object must be opened in binary mode ('rb')")
+    f.seek(start)
+    return f, head
+
+
+def load(f, map_location=None, weights_only: bool | None = True, mmap=None):
+    """Load what ``save`` (or ``torch.save``) wrote from a path or a binary file object.
+
+    Nothing is ever unpickled beyond tensors and plain containers (dict, list, tuple,
+    OrderedDict, set, numbers, strings); other globals raise ``UnsafePickleError`` unless
+    allowed with ``add_safe_globals``. Every malformed file raises ``WeightFileError``.
+    """
+    _check_load_args(map_location, weights_only, mmap)
+    stream, head = _open_source(f)
+    source = stream if stream is not None else os.fspath(f)
+    if _file_kind(head) == "torch":
+        obj, is_tensor = load_torch_objects(source)
+        return _to_tensors(obj, is_tensor)
+    arrays, meta = load_arrays(source)
+    if STRUCTURE_KEY in meta:
+        name = _source_name(f)
         try:
-            structure = json.loads(meta[_STRUCTURE_KEY])
-        except ValueError as e:
-            raise WeightFileError(f"corrupt structure metadata: {e}", path) from None
-        return _decode(structure, arrays)
+            structure = json.loads(meta[STRUCTURE_KEY])
+        except (ValueError, RecursionError) as e:
+            raise WeightFileError(f"corrupt checkpoint structure: {str(e)[:200]}", name) from None
+        return _Structure(arrays, name).decode(structure)
     return {k: Tensor._wrap(v) for k, v in arrays.items()}
 
 
 def load_metadata(f) -> dict:
-    """The string metadata of a safetensors file (without the structure entry)."""
-    _, meta = load_arrays(os.fspath(f))
-    meta.pop(_STRUCTURE_KEY, None)
+    """The string metadata of a safetensors file (without nanotorch's own entries)."""
+    _, meta = load_arrays(f if _is_file(f) else os.fspath(f))
+    meta.pop(STRUCTURE_KEY, None)
     return meta
 
 
-def _arrays_to_tensors(obj):
+def _to_tensors(obj, is_tensor):
     if isinstance(obj, np.ndarray):
-        return Tensor._wrap(obj)
+        return Tensor._wrap(obj) if is_tensor(obj) else obj
     if isinstance(obj, dict):
-        return type(obj)((k, _arrays_to_tensors(v)) for k, v in obj.items())
+        return type(obj)((k, _to_tensors(v, is_tensor)) for k, v in obj.items())
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_arrays_to_tensors(v) for v in obj)
+        return type(obj)(_to_tensors(v, is_tensor) for v in obj)
     return obj
 
 
@@ -142,7 +314,8 @@ def load_state_dict_file(path, prefix_strip: str | None = None) -> dict:
     unwrapping common checkpoint layouts (``state_dict``, ``model``...) and optionally
     stripping a key prefix such as ``module.``."""
     path = os.fspath(path)
-    if _file_kind(path) == "torch":
+    _, head = _open_source(path)
+    if _file_kind(head) == "torch":
         arrays = torch_file_to_arrays(path, prefix_strip=prefix_strip)
         return {k: Tensor._wrap(v) for k, v in arrays.items()}
     obj = load(path)
@@ -153,17 +326,22 @@ def load_state_dict_file(path, prefix_strip: str | None = None) -> dict:
     flat = {}
     _flatten(obj, "", flat, path)
     if prefix_strip:
-        flat = {k[len(prefix_strip):] if k.startswith(prefix_strip) else k: v
-                for k, v in flat.items()}
+        flat = {
+            k[len(prefix_strip) :] if k.startswith(prefix_strip) else k: v for k, v in flat.items()
+        }
     return flat
 
 
-def _flatten(obj, prefix, out, path):
+def _flatten(obj, prefix, out, path, depth=0):
+    if depth > _MAX_DEPTH:
+        raise WeightFileError(f"state dict nests deeper than {_MAX_DEPTH} levels", path)
     if isinstance(obj, Tensor):
         out[prefix] = obj
     elif isinstance(obj, dict):
         for k, v in obj.items():
-            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out, path)
+            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out, path, depth + 1)
     else:
-        raise WeightFileError(f"'{prefix}' holds a {type(obj).__name__}, not a tensor: this "
-                              "file is not a state dict", path)
+        raise WeightFileError(
+            f"'{prefix}' holds a {type(obj).__name__}, not a tensor: this file is not a state dict",
+            path,
+        )

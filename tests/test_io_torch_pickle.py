@@ -1,4 +1,5 @@
-"""Safe .pt/.pth reader: parity with torch.load on files torch writes, refusal of hostile pickles."""
+"""Safe .pt/.pth reader: parity with torch.load on files torch writes, refusal of hostile
+pickles."""
 
 import io
 import os
@@ -53,10 +54,15 @@ def _assert_same(got, ref, where="root"):
 
 
 def _private(arr):
-    """Writable, C-contiguous, and backed by memory of its own (no file mapping, no bytes object)."""
+    """Writable, C-contiguous, backed by memory of its own (no file mapping, no bytes object)."""
     owner = arr if arr.base is None else arr.base
-    return (arr.flags.writeable and arr.flags.c_contiguous and isinstance(owner, np.ndarray)
-            and owner.base is None and not isinstance(owner, np.memmap))
+    return (
+        arr.flags.writeable
+        and arr.flags.c_contiguous
+        and isinstance(owner, np.ndarray)
+        and owner.base is None
+        and not isinstance(owner, np.memmap)
+    )
 
 
 def _parity(obj, path, fmt):
@@ -67,6 +73,7 @@ def _parity(obj, path, fmt):
 
 
 # ----------------------------------------------------------------------------- parity with torch
+
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_dtypes(tmp_path, fmt):
@@ -92,7 +99,10 @@ def test_dtypes(tmp_path, fmt):
 
 def test_uint16_tensor_zip(tmp_path):
     # torch >= 2.3 writes these with _rebuild_tensor_v3 and an UntypedStorage.
-    obj = {"u16": torch.tensor([1, 2, 65535]).to(torch.uint16), "u32": torch.tensor([7, 2**32 - 1]).to(torch.uint32)}
+    obj = {
+        "u16": torch.tensor([1, 2, 65535]).to(torch.uint16),
+        "u32": torch.tensor([7, 2**32 - 1]).to(torch.uint32),
+    }
     _parity(obj, tmp_path / "u.pt", "zip")
 
 
@@ -187,7 +197,9 @@ def test_parameters_and_tensor_attributes(tmp_path, fmt):
     _assert_same(got["params"], [x.detach() for x in ref["params"]])
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize(
+    "dtype", [torch.float32, torch.float64, torch.int64, torch.float16, torch.bfloat16]
+)
 def test_big_endian_zip(tmp_path, dtype):
     t = (torch.arange(10) * 3 - 7).to(dtype)
     path = _save({"a": t}, tmp_path / "le.pt", "zip")
@@ -217,6 +229,7 @@ def test_real_torchvision_style_legacy_state_dict(tmp_path):
 
 # ----------------------------------------------------------------------------- torch_file_to_arrays
 
+
 @pytest.mark.parametrize("wrapper", [None, "state_dict", "model", "model_state_dict"])
 def test_to_arrays_unwraps(tmp_path, wrapper):
     sd = OrderedDict(("module." + k, v) for k, v in _Small().state_dict().items())
@@ -225,14 +238,17 @@ def test_to_arrays_unwraps(tmp_path, wrapper):
     flat = torch_file_to_arrays(path)
     assert list(flat) == list(sd)
     stripped = torch_file_to_arrays(path, prefix_strip="module.")
-    assert list(stripped) == [k[len("module."):] for k in sd]
+    assert list(stripped) == [k[len("module.") :] for k in sd]
     for k, v in sd.items():
-        np.testing.assert_array_equal(stripped[k[len("module."):]], _as_np(v))
+        np.testing.assert_array_equal(stripped[k[len("module.") :]], _as_np(v))
 
 
 def test_to_arrays_flattens_nested_and_rejects_non_tensors(tmp_path):
-    path = _save({"enc": {"w": torch.ones(2)}, "dec": {"w": torch.zeros(1), 0: torch.ones(1)}},
-                 tmp_path / "n.pt", "zip")
+    path = _save(
+        {"enc": {"w": torch.ones(2)}, "dec": {"w": torch.zeros(1), 0: torch.ones(1)}},
+        tmp_path / "n.pt",
+        "zip",
+    )
     flat = torch_file_to_arrays(path)
     assert list(flat) == ["enc.w", "dec.w", "dec.0"]
     bad = _save({"w": torch.ones(2), "epoch": 3}, tmp_path / "b.pt", "zip")
@@ -250,6 +266,7 @@ def test_to_arrays_flattens_nested_and_rejects_non_tensors(tmp_path):
 
 
 # ----------------------------------------------------------------------------- hostile pickles
+
 
 class _Evil:
     """Pickles as a call of ``fn(*args)``: what an attacker's checkpoint would contain."""
@@ -314,6 +331,7 @@ def test_payload_in_zip_data_pkl(tmp_path, marker, protocol):
 
 def _legacy_parts(path):
     """Split a legacy torch file into its five pickles and the raw storage bytes."""
+
     class Skim(pickle.Unpickler):  # trusted input (torch just wrote it); only finds the boundaries
         def find_class(self, mod, name):
             return lambda *a, **k: None
@@ -328,7 +346,7 @@ def _legacy_parts(path):
         ends.append(f.tell())
     raw = f.getvalue()
     starts = [0] + ends[:-1]
-    return [raw[a:b] for a, b in zip(starts, ends)], raw[ends[-1]:]
+    return [raw[a:b] for a, b in zip(starts, ends)], raw[ends[-1] :]
 
 
 @pytest.mark.parametrize("slot", [0, 1, 2, 3, 4])
@@ -346,7 +364,7 @@ def test_payload_in_each_legacy_pickle(tmp_path, marker, slot):
     [
         (b"(S'touch {m}'\nios\nsystem\n.", "os.system"),  # protocol 0 INST
         (b"(cos\nsystem\nS'touch {m}'\no.", "os.system"),  # OBJ
-        (b"c__builtin__\neval\n(S'open(\"{m}\", \"w\")'\ntR.", "builtins.eval"),  # py2 module name
+        (b'c__builtin__\neval\n(S\'open("{m}", "w")\'\ntR.', "builtins.eval"),  # py2 module name
         (b"\x80\x02cnanotorch.io.torch_pickle\n_Loader\n)R.", "nanotorch.io.torch_pickle._Loader"),
         (b"\x80\x02cnumpy\nload\nX\x03\x00\x00\x00{m}\x85R.", "numpy.load"),
     ],
@@ -364,6 +382,7 @@ def test_whole_module_pickle_is_refused(tmp_path):
 
 
 # ----------------------------------------------------------------------------- malformed files
+
 
 class _PStorage:
     def __init__(self, pid):
@@ -422,25 +441,76 @@ F32 = np.arange(6, dtype="<f4").tobytes()
 @pytest.mark.parametrize(
     "obj, records, problem",
     [
-        (_TensorRec(V2, _fstore(6), 0, (2, 4), (4, 1), False, OrderedDict()), {"0": F32}, "reaches element 7"),
-        (_TensorRec(V2, _fstore(6), 5, (2,), (1,), False, OrderedDict()), {"0": F32}, "reaches element 6"),
-        (_TensorRec(V2, _fstore(6), 0, (2, 3), (3,), False, OrderedDict()), {"0": F32}, "differ in length"),
-        (_TensorRec(V2, _fstore(6), 0, (2, 3), (-3, 1), False, OrderedDict()), {"0": F32}, "non-negative"),
-        (_TensorRec(V2, _fstore(6), -1, (2,), (1,), False, OrderedDict()), {"0": F32}, "storage offset"),
-        (_TensorRec(V2, "not a storage", 0, (2,), (1,), False, OrderedDict()), {}, "expected a storage"),
-        (_TensorRec(V2, _fstore(6), 0, (2**40,), (0,), False, OrderedDict()), {"0": F32}, "more than a file"),
+        (
+            _TensorRec(V2, _fstore(6), 0, (2, 4), (4, 1), False, OrderedDict()),
+            {"0": F32},
+            "reaches element 7",
+        ),
+        (
+            _TensorRec(V2, _fstore(6), 5, (2,), (1,), False, OrderedDict()),
+            {"0": F32},
+            "reaches element 6",
+        ),
+        (
+            _TensorRec(V2, _fstore(6), 0, (2, 3), (3,), False, OrderedDict()),
+            {"0": F32},
+            "differ in length",
+        ),
+        (
+            _TensorRec(V2, _fstore(6), 0, (2, 3), (-3, 1), False, OrderedDict()),
+            {"0": F32},
+            "non-negative",
+        ),
+        (
+            _TensorRec(V2, _fstore(6), -1, (2,), (1,), False, OrderedDict()),
+            {"0": F32},
+            "storage offset",
+        ),
+        (
+            _TensorRec(V2, "not a storage", 0, (2,), (1,), False, OrderedDict()),
+            {},
+            "expected a storage",
+        ),
+        (
+            _TensorRec(V2, _fstore(6), 0, (2**40,), (0,), False, OrderedDict()),
+            {"0": F32},
+            "more than a file",
+        ),
         ({"w": _fstore(6)}, {}, "missing from the archive"),
         ({"w": _fstore(7)}, {"0": F32}, "holds 24 bytes, expected 7"),
         ({"w": _fstore(6, pid_len=4)}, {"0": F32}, "expected a 5-tuple"),
-        ({"w": _PStorage(("module", torch.FloatStorage, "0", "cpu", 6))}, {"0": F32}, "persistent id kind"),
-        ({"w": _PStorage(("storage", torch.float32, "0", "cpu", 6))}, {"0": F32}, "not a storage type"),
-        ({"w": _PStorage(("storage", torch.FloatStorage, "0", "cpu", -6))}, {"0": F32}, "invalid element count"),
+        (
+            {"w": _PStorage(("module", torch.FloatStorage, "0", "cpu", 6))},
+            {"0": F32},
+            "persistent id kind",
+        ),
+        (
+            {"w": _PStorage(("storage", torch.float32, "0", "cpu", 6))},
+            {"0": F32},
+            "not a storage type",
+        ),
+        (
+            {"w": _PStorage(("storage", torch.FloatStorage, "0", "cpu", -6))},
+            {"0": F32},
+            "invalid element count",
+        ),
         ({"b": _TensorRec(bytearray, 10**12)}, {}, "bytearray"),
         ({"b": _TensorRec(__import__("_codecs").encode, "x", "zlib_codec")}, {}, "_codecs.encode"),
         ({"s": _TensorRec(torch.Size, ("a",))}, {}, "torch.Size expects"),
-        ({"p": _TensorRec(torch._utils._rebuild_parameter, "x", True, OrderedDict())}, {}, "parameter data"),
-        ({"f": _TensorRec(torch._tensor._rebuild_from_type_v2, set, torch.Tensor, ((1,),), None)}, {},
-         "only rebuilds plain tensors"),
+        (
+            {"p": _TensorRec(torch._utils._rebuild_parameter, "x", True, OrderedDict())},
+            {},
+            "parameter data",
+        ),
+        (
+            {
+                "f": _TensorRec(
+                    torch._tensor._rebuild_from_type_v2, set, torch.Tensor, ((1,),), None
+                )
+            },
+            {},
+            "only rebuilds plain tensors",
+        ),
     ],
 )
 def test_crafted_zip_errors(tmp_path, obj, records, problem):
@@ -462,9 +532,14 @@ def test_build_cannot_alter_allowed_globals(tmp_path):
         with pytest.raises(WeightFileError, match="pickle tried to set"):
             load_torch_file(path)
     # the markers still work afterwards
-    good = _craft_zip(tmp_path / "ok.pt", {"w": _TensorRec(V2, _fstore(6), 0, (2, 3), (3, 1), False,
-                                                            OrderedDict())}, {"0": F32})
-    np.testing.assert_array_equal(load_torch_file(good)["w"], np.arange(6, dtype=np.float32).reshape(2, 3))
+    good = _craft_zip(
+        tmp_path / "ok.pt",
+        {"w": _TensorRec(V2, _fstore(6), 0, (2, 3), (3, 1), False, OrderedDict())},
+        {"0": F32},
+    )
+    np.testing.assert_array_equal(
+        load_torch_file(good)["w"], np.arange(6, dtype=np.float32).reshape(2, 3)
+    )
 
 
 def test_crafted_legacy_storage_views_and_errors(tmp_path):
@@ -473,17 +548,27 @@ def test_crafted_legacy_storage_views_and_errors(tmp_path):
     obj = {"w": _TensorRec(V2, view, 1, (2, 2), (2, 1), False, OrderedDict())}
     path = _craft_legacy(tmp_path / "v.pt", obj, {"r": (10, root)})
     # the view starts at element 2 of the root; the tensor at element 1 of the view
-    np.testing.assert_array_equal(load_torch_file(path)["w"], np.array([[3, 4], [5, 6]], np.float32))
+    np.testing.assert_array_equal(
+        load_torch_file(path)["w"], np.array([[3, 4], [5, 6]], np.float32)
+    )
 
     cases = [
         ({"r": (9, root)}, obj, "holds 9 elements"),
         ({"r": (10, root[:-4])}, obj, "file ends inside"),
         ({"q": (10, root)}, obj, "missing data or never used"),
-        ({"r": (10, root)}, {"w": _PStorage(("storage", torch.FloatStorage, "r", "cpu", 10, ("v", 8, 6)))},
-         "bad storage view"),
-        ({"r": (10, root)}, {"a": _PStorage(("storage", torch.FloatStorage, "r", "cpu", 10, None)),
-                             "b": _PStorage(("storage", torch.DoubleStorage, "r", "cpu", 10, None))},
-         "declared twice"),
+        (
+            {"r": (10, root)},
+            {"w": _PStorage(("storage", torch.FloatStorage, "r", "cpu", 10, ("v", 8, 6)))},
+            "bad storage view",
+        ),
+        (
+            {"r": (10, root)},
+            {
+                "a": _PStorage(("storage", torch.FloatStorage, "r", "cpu", 10, None)),
+                "b": _PStorage(("storage", torch.DoubleStorage, "r", "cpu", 10, None)),
+            },
+            "declared twice",
+        ),
     ]
     for storages, o, problem in cases:
         bad = _craft_legacy(tmp_path / "bad.pt", o, storages)

@@ -1,5 +1,6 @@
 """nanotorch.save / load: flat state dicts interoperable with safetensors, nested
 checkpoints, torch files read safely, atomic replacement."""
+
 import numpy as np
 import pytest
 
@@ -24,9 +25,14 @@ def test_nested_checkpoint_round_trip(tmp_path):
     opt = nt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     model(nt.randn(4, 3)).sum().backward()
     opt.step()
-    ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3,
-          "metrics": {"acc": 0.5, "history": [1.0, float("inf")]}, "betas": (0.9, 0.99),
-          "name": None}
+    ck = {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "epoch": 3,
+        "metrics": {"acc": 0.5, "history": [1.0, float("inf")]},
+        "betas": (0.9, 0.99),
+        "name": None,
+    }
     nt.save(ck, tmp_path / "ck.safetensors")
     back = nt.load(tmp_path / "ck.safetensors")
     assert back["epoch"] == 3 and back["betas"] == (0.9, 0.99) and back["name"] is None

@@ -21,19 +21,66 @@ import pickle
 import struct
 import zipfile
 import zlib
-from collections import OrderedDict
-from typing import IO, Any, Callable
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from typing import IO, Any
 
 import numpy as np
 
 from .errors import UnsafePickleError, WeightFileError
 
-__all__ = ["load_torch_file", "torch_file_to_arrays"]
+__all__ = [
+    "load_torch_file",
+    "load_torch_objects",
+    "torch_file_to_arrays",
+    "add_safe_globals",
+    "get_safe_globals",
+]
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
 _CHUNK = 1 << 24
 _MAX_DEPTH = 64
+_MAX_EQUAL_HASHES = 8  # keys of one dict/set sharing a hash: more means a crafted file
+_MAX_KEY_DEPTH = 32  # nesting of a tuple used as a key (C hashes it recursively)
+
+# Extra globals the user allowed with add_safe_globals ("module.name" -> object).
+_USER_GLOBALS: dict[str, Any] = {}
+
+
+def _global_names(obj: Any) -> list[str]:
+    name = f"{obj.__module__}.{obj.__qualname__}"
+    if obj.__module__.startswith("numpy._core"):  # NumPy 1.x pickles say numpy.core
+        return [name, name.replace("numpy._core", "numpy.core", 1)]
+    return [name]
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Allow these globals in pickled weight files, as ``torch.serialization.add_safe_globals``.
+
+    Items are functions/classes, or ``(object, "module.name")`` pairs. For NumPy arrays:
+    ``add_safe_globals([np._core.multiarray._reconstruct, np.ndarray, np.dtype])`` plus the
+    array's dtype class (e.g. ``type(np.dtype(np.float32))``).
+    """
+    if not isinstance(safe_globals, (list, tuple)):
+        raise TypeError(f"add_safe_globals expects a list, got {type(safe_globals).__name__}")
+    for item in safe_globals:
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], str):
+            _USER_GLOBALS[item[1]] = item[0]
+        elif hasattr(item, "__module__") and hasattr(item, "__qualname__"):
+            for name in _global_names(item):
+                _USER_GLOBALS[name] = item
+        else:
+            raise TypeError(
+                f"add_safe_globals: {item!r:.60} is not a function, a class or an "
+                "(object, 'module.name') pair"
+            )
+
+
+def get_safe_globals() -> list:
+    """The globals allowed with add_safe_globals, as (object, "module.name") pairs."""
+    return [(obj, name) for name, obj in _USER_GLOBALS.items()]
+
 
 # torch dtype name -> (little-endian raw dtype in the file, legacy storage class name)
 _DTYPE_TABLE = {
@@ -145,8 +192,9 @@ class _Storage(_Frozen):
         return f"<storage {self.dtype!r}>"
 
 
-def _storage_view(storage: _Storage, dtype: _DType, fmt: np.dtype, size: tuple, stride: tuple,
-                  offset: int) -> np.ndarray | None:
+def _storage_view(
+    storage: _Storage, dtype: _DType, fmt: np.dtype, size: tuple, stride: tuple, offset: int
+) -> np.ndarray | None:
     """The storage buffer itself as the tensor, when the tensor is exactly all of it.
 
     Only the first such tensor gets it (later ones copy), so results never alias.
@@ -165,7 +213,9 @@ def _storage_view(storage: _Storage, dtype: _DType, fmt: np.dtype, size: tuple, 
 
 
 _DTYPES = {name: _DType(name, raw) for name, (raw, _) in _DTYPE_TABLE.items()}
-_STORAGE_TYPES = {st: _StorageType(st, _DTYPES[name]) for name, (_, st) in _DTYPE_TABLE.items() if st}
+_STORAGE_TYPES = {
+    st: _StorageType(st, _DTYPES[name]) for name, (_, st) in _DTYPE_TABLE.items() if st
+}
 _STORAGE_TYPES["UntypedStorage"] = _StorageType("UntypedStorage", _DTYPES["uint8"])
 _TENSOR = _TensorType("torch.Tensor")
 _PARAMETER = _TensorType("torch.nn.Parameter")
@@ -198,7 +248,7 @@ def _read_into(stream: IO[bytes], buf: np.ndarray) -> int:
         chunk = stream.read(min(_CHUNK, buf.size - done))
         if not chunk:
             break
-        view[done:done + len(chunk)] = chunk
+        view[done : done + len(chunk)] = chunk
         done += len(chunk)
     return done
 
@@ -223,19 +273,29 @@ class _Loader:
             "torch._tensor._rebuild_from_type_v2": self._rebuild_from_type_v2,
         }
         self.globals: dict[str, Any] = {name: _Callable(name, fn) for name, fn in fns.items()}
-        self.globals.update({
-            "collections.OrderedDict": OrderedDict,
-            "builtins.set": set,
-            "builtins.frozenset": frozenset,
-            "builtins.complex": complex,
-            "builtins.slice": slice,
-            "torch.Tensor": _TENSOR,
-            "torch.nn.parameter.Parameter": _PARAMETER,
-            "torch.storage.UntypedStorage": _STORAGE_TYPES["UntypedStorage"],
-        })
+        self.globals.update(
+            {
+                "collections.OrderedDict": OrderedDict,
+                "collections.Counter": Counter,
+                "builtins.set": _Callable("builtins.set", self._set),
+                "builtins.frozenset": _Callable("builtins.frozenset", self._frozenset),
+                "torch.device": _Callable("torch.device", self._device),
+                "builtins.complex": complex,
+                "builtins.slice": slice,
+                "torch.Tensor": _TENSOR,
+                "torch.nn.parameter.Parameter": _PARAMETER,
+                "torch.storage.UntypedStorage": _STORAGE_TYPES["UntypedStorage"],
+            }
+        )
         self.globals.update({f"torch.{n}": d for n, d in _DTYPES.items()})
         self.globals.update({f"torch.{n}": s for n, s in _STORAGE_TYPES.items()})
-        self._tensor_fns = tuple(self.globals[f"torch._utils._rebuild_tensor{v}"] for v in ("", "_v2", "_v3"))
+        self.globals.update(_USER_GLOBALS)
+        self._tensor_fns = tuple(
+            self.globals[f"torch._utils._rebuild_tensor{v}"] for v in ("", "_v2", "_v3")
+        )
+        self.made: dict[int, np.ndarray] = {}  # id -> each array rebuilt from a torch tensor
+        self.key_tallies: dict[int, tuple[object, dict]] = {}  # container id -> hash counts
+        self.key_budget = 8 * file_size + (1 << 20)  # key elements hashed, over the whole file
 
     # -- errors and budget ---------------------------------------------------
     def fail(self, problem: str):
@@ -260,10 +320,73 @@ class _Loader:
         return self.globals[full]
 
     # -- plain containers ----------------------------------------------------
+    def check_keys(self, container: object, keys) -> None:
+        """Refuse keys that would make building ``container`` slower than linear: too deep,
+        too big in total, or many sharing one hash (e.g. ints ``i * (2**61 - 1)``)."""
+        entry = self.key_tallies.get(id(container))
+        if entry is None or entry[0] is not container:
+            entry = self.key_tallies[id(container)] = (container, {})
+        tally = entry[1]
+        for key in keys:
+            self._check_key_size(key)
+            try:
+                h = hash(key)
+            except TypeError:
+                self.fail(f"dict key or set item of type {type(key).__name__} is not hashable")
+            tally[h] = tally.get(h, 0) + 1
+            if tally[h] > _MAX_EQUAL_HASHES:
+                self.fail(
+                    f"more than {_MAX_EQUAL_HASHES} keys of one dict or set share a hash "
+                    "value (duplicate or crafted keys)"
+                )
+
+    def _check_key_size(self, key: object) -> None:
+        todo = [(key, 0)]
+        while todo:
+            item, depth = todo.pop()
+            self.key_budget -= 1
+            if self.key_budget < 0:
+                self.fail("dict keys or set items are too large for a file this size")
+            if isinstance(item, (tuple, frozenset)):
+                if depth >= _MAX_KEY_DEPTH:
+                    self.fail(f"a dict key or set item nests deeper than {_MAX_KEY_DEPTH} levels")
+                todo.extend((x, depth + 1) for x in item)
+            elif isinstance(item, (int, bytes, str)) and not isinstance(item, bool):
+                self.key_budget -= (
+                    len(item) if not isinstance(item, int) else item.bit_length()
+                ) // 64
+
+    def _set(self, items: object = ()) -> set:
+        items = self._iterable(items, "set")
+        out: set = set()
+        self.check_keys(out, items)
+        out.update(items)
+        return out
+
+    def _frozenset(self, items: object = ()) -> frozenset:
+        items = self._iterable(items, "frozenset")
+        self.check_keys(object(), items)
+        return frozenset(items)
+
+    def _iterable(self, items: object, what: str) -> list:
+        if not isinstance(items, (list, tuple, set, frozenset)):
+            self.fail(f"{what}() only allowed from a list or tuple, got {type(items).__name__}")
+        return list(items)
+
+    def _device(self, kind: object = "cpu", index: object = None) -> str:
+        if kind != "cpu" or index not in (None, 0):
+            self.fail(
+                f"tensors on device {kind!r:.20} (index {index!r:.10}): nanotorch loads "
+                "CPU files only"
+            )
+        return "cpu"
+
     def _encode(self, text: object, encoding: object = "latin1") -> bytes:
         # Protocol-2 pickles spell bytes as _codecs.encode(str, "latin1").
         if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-            self.fail(f"_codecs.encode only allowed as encode(str, 'latin1'), got encoding {encoding!r}")
+            self.fail(
+                f"_codecs.encode only allowed as encode(str, 'latin1'), got encoding {encoding!r}"
+            )
         return text.encode("latin1")
 
     def _bytearray(self, data: object = b"") -> bytearray:
@@ -282,8 +405,14 @@ class _Loader:
             self.fail(f"tensor {what} must be a tuple of non-negative ints, got {value!r:.100}")
         return tuple(value)
 
-    def _tensor(self, storage: object, offset: object, size: object, stride: object,
-                dtype: _DType | None = None) -> np.ndarray | None:
+    def _tensor(
+        self,
+        storage: object,
+        offset: object,
+        size: object,
+        stride: object,
+        dtype: _DType | None = None,
+    ) -> np.ndarray | None:
         if not isinstance(storage, _Storage):
             self.fail(f"tensor rebuilt from {type(storage).__name__}, expected a storage")
         if not _is_int(offset) or offset < 0:
@@ -308,26 +437,51 @@ class _Loader:
             return _to_native(np.empty(size, raw.dtype), dtype)
         last = offset + sum((d - 1) * s for d, s in zip(size, stride))
         if last >= raw.size:
-            self.fail(f"tensor of size {size}, stride {stride}, offset {offset} reaches element "
-                      f"{last} of a {dtype!r} storage with only {raw.size} elements")
+            self.fail(
+                f"tensor of size {size}, stride {stride}, offset {offset} reaches element "
+                f"{last} of a {dtype!r} storage with only {raw.size} elements"
+            )
         whole = _storage_view(storage, dtype, fmt, size, stride, offset)
         if whole is not None:
             return whole
         self.spend(numel * item, f"tensor of size {size}")
-        view = np.lib.stride_tricks.as_strided(raw[offset:], shape=size,
-                                               strides=[s * item for s in stride], writeable=False)
+        view = np.lib.stride_tricks.as_strided(
+            raw[offset:], shape=size, strides=[s * item for s in stride], writeable=False
+        )
         return _to_native(np.array(view, order="C"), dtype)
 
+    def _made(self, arr: np.ndarray | None) -> np.ndarray | None:
+        if arr is not None:
+            self.made[id(arr)] = arr
+        return arr
+
     def _rebuild_tensor(self, storage, storage_offset, size, stride):
-        return self._tensor(storage, storage_offset, size, stride)
+        return self._made(self._tensor(storage, storage_offset, size, stride))
 
-    def _rebuild_tensor_v2(self, storage, storage_offset, size, stride, requires_grad=False,
-                           backward_hooks=None, metadata=None):
-        return self._tensor(storage, storage_offset, size, stride)
+    def _rebuild_tensor_v2(
+        self,
+        storage,
+        storage_offset,
+        size,
+        stride,
+        requires_grad=False,
+        backward_hooks=None,
+        metadata=None,
+    ):
+        return self._made(self._tensor(storage, storage_offset, size, stride))
 
-    def _rebuild_tensor_v3(self, storage, storage_offset, size, stride, requires_grad, backward_hooks,
-                           dtype, metadata=None):
-        return self._tensor(storage, storage_offset, size, stride, dtype)
+    def _rebuild_tensor_v3(
+        self,
+        storage,
+        storage_offset,
+        size,
+        stride,
+        requires_grad,
+        backward_hooks,
+        dtype,
+        metadata=None,
+    ):
+        return self._made(self._tensor(storage, storage_offset, size, stride, dtype))
 
     def _check_tensor(self, data: object) -> Any:
         if data is not None and not isinstance(data, np.ndarray):
@@ -342,8 +496,15 @@ class _Loader:
 
     def _rebuild_from_type_v2(self, func, new_type, args, state):
         # Tensors/Parameters that carry Python attributes; the attributes are dropped.
-        if func not in self._tensor_fns or new_type not in (_TENSOR, _PARAMETER) or not isinstance(args, tuple):
-            self.fail(f"_rebuild_from_type_v2 only rebuilds plain tensors, got {func!r:.60} / {new_type!r:.60}")
+        if (
+            func not in self._tensor_fns
+            or new_type not in (_TENSOR, _PARAMETER)
+            or not isinstance(args, tuple)
+        ):
+            self.fail(
+                "_rebuild_from_type_v2 only rebuilds plain tensors, "
+                f"got {func!r:.60} / {new_type!r:.60}"
+            )
         return self._check_tensor(func(*args))
 
     # -- storages ------------------------------------------------------------
@@ -372,14 +533,55 @@ class _Unpickler(pickle._Unpickler):
     indices in the file, so a single corrupt LONG_BINPUT can demand gigabytes.
     """
 
-    def __init__(self, file: IO[bytes], loader: _Loader,
-                 persistent: Callable[[object], object] | None = None):
+    def __init__(
+        self, file: IO[bytes], loader: _Loader, persistent: Callable[[object], object] | None = None
+    ):
         super().__init__(file, encoding="utf-8")
         self._loader = loader
         self._persistent = persistent
 
     def find_class(self, module, name):
         return self._loader.resolve(module, name)
+
+    # Hashed containers are filled through the loader's key checks (linear time).
+    def load_setitem(self):
+        self._loader.check_keys(self.stack[-3], (self.stack[-2],))
+        super().load_setitem()
+
+    def load_setitems(self):
+        items = self.pop_mark()
+        target = self.stack[-1]
+        self._loader.check_keys(target, items[::2])
+        for i in range(0, len(items), 2):
+            target[items[i]] = items[i + 1]
+
+    def load_dict(self):
+        items = self.pop_mark()
+        d: dict = {}
+        self._loader.check_keys(d, items[::2])
+        d.update(zip(items[::2], items[1::2]))
+        self.append(d)
+
+    def load_additems(self):
+        items = self.pop_mark()
+        self._loader.check_keys(self.stack[-1], items)
+        target = self.stack[-1]
+        if isinstance(target, set):
+            target.update(items)
+        else:
+            self._loader.fail(f"ADDITEMS on a {type(target).__name__}, not a set")
+
+    def load_frozenset(self):
+        items = self.pop_mark()
+        self._loader.check_keys(object(), items)
+        self.append(frozenset(items))
+
+    dispatch = pickle._Unpickler.dispatch.copy()
+    dispatch[pickle.SETITEM[0]] = load_setitem
+    dispatch[pickle.SETITEMS[0]] = load_setitems
+    dispatch[pickle.DICT[0]] = load_dict
+    dispatch[pickle.ADDITEMS[0]] = load_additems
+    dispatch[pickle.FROZENSET[0]] = load_frozenset
 
     def persistent_load(self, pid):
         if self._persistent is None:
@@ -388,6 +590,7 @@ class _Unpickler(pickle._Unpickler):
 
 
 # ----------------------------------------------------------------------------- zip format
+
 
 def _read_stored(f: IO[bytes], entry: zipfile.ZipInfo, buf: np.ndarray, loader: _Loader) -> int:
     """Read an uncompressed zip record straight into ``buf`` and check its CRC."""
@@ -407,10 +610,14 @@ def _load_zip(f: IO[bytes], loader: _Loader) -> Any:
     zf = zipfile.ZipFile(f)
     names = zf.namelist()
     if any(n.split("/")[1:2] in (["code"], ["constants.pkl"]) for n in names):
-        loader.fail("this is a TorchScript archive (torch.jit.save); only torch.save files are supported")
+        loader.fail(
+            "this is a TorchScript archive (torch.jit.save); only torch.save files are supported"
+        )
     pkls = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
     if len(pkls) != 1:
-        loader.fail(f"zip archive has {len(pkls)} top-level '<dir>/data.pkl' records, expected exactly 1")
+        loader.fail(
+            f"zip archive has {len(pkls)} top-level '<dir>/data.pkl' records, expected exactly 1"
+        )
     prefix = pkls[0][: -len("data.pkl")]
     raw_order = "<"
     if prefix + "byteorder" in names:
@@ -436,8 +643,10 @@ def _load_zip(f: IO[bytes], loader: _Loader) -> Any:
             loader.fail(f"storage record {record!r} is missing from the archive")
         nbytes = numel * stype.dtype.raw.itemsize
         if entry.file_size != nbytes:
-            loader.fail(f"storage record {record!r} holds {entry.file_size} bytes, "
-                        f"expected {numel} x {stype.dtype!r} = {nbytes}")
+            loader.fail(
+                f"storage record {record!r} holds {entry.file_size} bytes, "
+                f"expected {numel} x {stype.dtype!r} = {nbytes}"
+            )
         loader.spend(nbytes, f"storage {key!r}")
         buf = np.empty(nbytes, np.uint8)
         if entry.compress_type == zipfile.ZIP_STORED and not entry.flag_bits & 1:
@@ -455,6 +664,7 @@ def _load_zip(f: IO[bytes], loader: _Loader) -> Any:
 
 # ----------------------------------------------------------------------------- legacy format
 
+
 def _load_legacy(blob: bytes, loader: _Loader) -> Any:
     # The whole file sits in memory: storages become views of it, and pickle
     # reads of corrupt lengths are capped by BytesIO instead of allocating them.
@@ -464,8 +674,10 @@ def _load_legacy(blob: bytes, loader: _Loader) -> Any:
     except WeightFileError:
         raise
     except Exception as e:  # noqa: BLE001 - whatever the pickle parser says, it is not ours
-        loader.fail(f"not a PyTorch file (neither a zip archive nor a legacy pickle: "
-                    f"{type(e).__name__}: {str(e)[:200]})")
+        loader.fail(
+            f"not a PyTorch file (neither a zip archive nor a legacy pickle: "
+            f"{type(e).__name__}: {str(e)[:200]})"
+        )
     if not _is_int(magic) or magic != _LEGACY_MAGIC:
         loader.fail(f"not a PyTorch file: bad magic number {magic!r:.60}")
     version = _Unpickler(f, loader).load()
@@ -485,17 +697,30 @@ def _load_legacy(blob: bytes, loader: _Loader) -> Any:
         if roots.setdefault(key, (stype.dtype, numel)) != (stype.dtype, numel):
             loader.fail(f"storage {key!r} is declared twice with different type or size")
         if view is not None:
-            if (not isinstance(view, tuple) or len(view) != 3 or not isinstance(view[0], str)
-                    or not all(_is_int(v) and v >= 0 for v in view[1:]) or view[1] + view[2] > numel):
-                loader.fail(f"bad storage view {view!r:.100} on storage {key!r} of {numel} elements")
+            if (
+                not isinstance(view, tuple)
+                or len(view) != 3
+                or not isinstance(view[0], str)
+                or not all(_is_int(v) and v >= 0 for v in view[1:])
+                or view[1] + view[2] > numel
+            ):
+                loader.fail(
+                    f"bad storage view {view!r:.100} on storage {key!r} of {numel} elements"
+                )
         return _Storage(stype.dtype, None)
 
     _Unpickler(f, loader, dry).load()
     keys = _Unpickler(f, loader).load()
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or len(set(keys)) != len(keys):
+    if (
+        not isinstance(keys, list)
+        or not all(isinstance(k, str) for k in keys)
+        or len(set(keys)) != len(keys)
+    ):
         loader.fail("legacy storage-key list is not a list of distinct strings")
     if set(keys) != set(roots):
-        loader.fail(f"storage keys {sorted(set(keys) ^ set(roots))[:5]} are missing data or never used")
+        loader.fail(
+            f"storage keys {sorted(set(keys) ^ set(roots))[:5]} are missing data or never used"
+        )
     data: dict[str, np.ndarray] = {}
     pos = f.tell()
     for key in keys:
@@ -518,7 +743,7 @@ def _load_legacy(blob: bytes, loader: _Loader) -> Any:
         arr, view = data[key], pid[5]
         if view is not None:  # storage views (very old files): offset/size in elements
             item = stype.dtype.raw.itemsize
-            arr = arr[view[1] * item: (view[1] + view[2]) * item]
+            arr = arr[view[1] * item : (view[1] + view[2]) * item]
         return _Storage(stype.dtype, arr)
 
     f.seek(start)
@@ -527,33 +752,61 @@ def _load_legacy(blob: bytes, loader: _Loader) -> Any:
 
 # ----------------------------------------------------------------------------- public API
 
-def load_torch_file(path: str | os.PathLike) -> Any:
+
+def _load(f: IO[bytes], loader: _Loader) -> Any:
+    try:
+        start = f.read(4)
+        f.seek(0)
+        if start == b"PK\x03\x04":
+            return _load_zip(f, loader)
+        f.seek(257)
+        if f.read(5) == b"ustar":
+            loader.fail("this is the pre-0.4 tar checkpoint format, which is not supported")
+        f.seek(0)
+        return _load_legacy(f.read(), loader)
+    except WeightFileError:
+        raise
+    except RecursionError:
+        loader.fail("malformed PyTorch file (objects nest too deeply)")
+    except Exception as e:  # noqa: BLE001 - any parser failure means a malformed file
+        loader.fail(f"malformed PyTorch file ({type(e).__name__}: {str(e)[:300]})")
+
+
+def load_torch_objects(source: str | os.PathLike | IO[bytes]) -> tuple[Any, Callable]:
+    """Load a ``torch.save`` file (a path or a binary file object); return the object and a
+    predicate telling the arrays rebuilt from torch tensors from other (allowed) NumPy arrays.
+    """
+    if hasattr(source, "read"):
+        name = getattr(source, "name", None)
+        f = source if source.seekable() else io.BytesIO(source.read())
+        start = f.tell()
+        f = io.BytesIO(f.read()) if start else f  # readers below address from offset 0
+        size = f.seek(0, os.SEEK_END)
+        f.seek(0)
+        loader = _Loader(name if isinstance(name, str) else "<file object>", size)
+        obj = _load(f, loader)
+    else:
+        spath = os.fspath(source)
+        with open(spath, "rb") as fh:
+            loader = _Loader(spath, os.fstat(fh.fileno()).st_size)
+            obj = _load(fh, loader)
+    made = loader.made
+    return obj, lambda arr: made.get(id(arr)) is arr
+
+
+def load_torch_file(path: str | os.PathLike | IO[bytes]) -> Any:
     """Load a ``torch.save`` file (zip or legacy) without torch and without running pickled code.
 
     Tensors become NumPy arrays; dicts, lists and other plain containers are kept.
     Raises UnsafePickleError for any global outside the allow-list and
     WeightFileError (naming the file) for anything malformed.
     """
-    spath = os.fspath(path)
-    with open(spath, "rb") as f:
-        loader = _Loader(spath, os.fstat(f.fileno()).st_size)
-        try:
-            start = f.read(4)
-            f.seek(0)
-            if start == b"PK\x03\x04":
-                return _load_zip(f, loader)
-            f.seek(257)
-            if f.read(5) == b"ustar":
-                loader.fail("this is the pre-0.4 tar checkpoint format, which is not supported")
-            f.seek(0)
-            return _load_legacy(f.read(), loader)
-        except WeightFileError:
-            raise
-        except Exception as e:  # noqa: BLE001 - any parser failure means a malformed file
-            loader.fail(f"malformed PyTorch file ({type(e).__name__}: {str(e)[:300]})")
+    return load_torch_objects(path)[0]
 
 
-def _flatten(obj: dict, prefix: str, out: dict, loader_fail: Callable[[str], None], depth: int) -> None:
+def _flatten(
+    obj: dict, prefix: str, out: dict, loader_fail: Callable[[str], None], depth: int
+) -> None:
     if depth > _MAX_DEPTH:
         loader_fail(f"state dict nests deeper than {_MAX_DEPTH} levels at {prefix!r}")
     for k, v in obj.items():
@@ -570,7 +823,9 @@ def _flatten(obj: dict, prefix: str, out: dict, loader_fail: Callable[[str], Non
             loader_fail(f"state dict entry {name!r} is a {type(v).__name__}, not a tensor")
 
 
-def torch_file_to_arrays(path: str | os.PathLike, prefix_strip: str | None = None) -> dict[str, np.ndarray]:
+def torch_file_to_arrays(
+    path: str | os.PathLike, prefix_strip: str | None = None
+) -> dict[str, np.ndarray]:
     """Load a PyTorch checkpoint and return its state dict flattened to name -> ndarray.
 
     Looks inside the usual wrappers ('state_dict', 'model_state_dict', 'model');
@@ -586,8 +841,14 @@ def torch_file_to_arrays(path: str | os.PathLike, prefix_strip: str | None = Non
     for _ in range(8):
         if not isinstance(obj, dict):
             break
-        inner = next((obj[k] for k in ("state_dict", "model_state_dict", "model")
-                      if isinstance(obj.get(k), dict)), None)
+        inner = next(
+            (
+                obj[k]
+                for k in ("state_dict", "model_state_dict", "model")
+                if isinstance(obj.get(k), dict)
+            ),
+            None,
+        )
         if inner is None:
             break
         obj = inner
@@ -600,7 +861,7 @@ def torch_file_to_arrays(path: str | os.PathLike, prefix_strip: str | None = Non
     if prefix_strip:
         stripped = {}
         for k, v in flat.items():
-            nk = k[len(prefix_strip):] if k.startswith(prefix_strip) else k
+            nk = k[len(prefix_strip) :] if k.startswith(prefix_strip) else k
             if nk in stripped:
                 fail(f"stripping {prefix_strip!r} makes key {nk!r} collide")
             stripped[nk] = v
