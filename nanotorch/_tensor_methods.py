@@ -1,4 +1,5 @@
-"""Binds the functions of ``functions`` (and their in-place forms) as Tensor methods."""
+"""Binds the registered functions (``ops/registry.py``) and their in-place forms as Tensor
+methods, plus the operators and the Tensor-only methods."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,28 +7,9 @@ import numpy as np
 from . import _dtype
 from . import functions as F
 from .ops import elementwise as E
+from .ops import registry
 from .tensor import Tensor
 
-_METHODS = """
-add sub mul div floor_divide remainder fmod pow neg abs exp log log1p log2 log10 expm1 sqrt
-rsqrt reciprocal sin cos tanh sigmoid relu sign floor ceil trunc round clamp clamp_min clamp_max
-maximum minimum
-masked_fill eq ne lt le gt ge logical_and logical_or logical_xor logical_not bitwise_not
-bitwise_and bitwise_or bitwise_xor isnan isinf isfinite equal allclose isclose square
-sum mean var std prod amax amin max min argmax argmin logsumexp all any count_nonzero cumsum
-sort argsort topk softmax log_softmax matmul mm bmm dot mv outer addmm view reshape flatten
-unflatten squeeze unsqueeze permute transpose swapaxes swapdims t expand expand_as broadcast_to
-sum_to_size repeat contiguous clone flip narrow select split chunk unbind tensor_split gather
-index_select take_along_dim nonzero masked_select tril triu to type_as new_tensor new_zeros
-new_ones new_full new_empty view_as reshape_as
-""".split()
-
-for _name in _METHODS:
-    setattr(Tensor, _name, getattr(F, _name))
-
-Tensor.subtract, Tensor.multiply, Tensor.divide, Tensor.true_divide = F.sub, F.mul, F.div, F.div
-Tensor.negative, Tensor.absolute, Tensor.clip = F.neg, F.abs, F.clamp
-Tensor.greater, Tensor.less, Tensor.not_equal = F.gt, F.lt, F.ne
 Tensor.where = lambda self, condition, other: F.where(condition, self, other)
 Tensor.T = property(F._T)
 Tensor.mT = property(F._mT)
@@ -98,6 +80,7 @@ Tensor.__setitem__ = F.setitem
 
 # In-place forms ---------------------------------------------------------------------------
 def _inplace(fn):
+    """``Tensor.<name>_``: compute out of place, then write the result into self."""
     def method(self, *args, **kwargs):
         return self._apply_inplace(lambda s, *others: fn(s, *others, **kwargs), *args)
     method.__name__ = fn.__name__ + "_"
@@ -122,16 +105,22 @@ def _inplace_into_self(fn):
     return method
 
 
-for _name in """add sub mul div pow neg abs exp log log1p sqrt rsqrt reciprocal sin cos tanh
-sigmoid relu sign floor ceil trunc round clamp clamp_min clamp_max masked_fill remainder
-floor_divide fmod square logical_not maximum minimum""".split():
-    setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name)))
+_INPLACE_FORMS = {registry.COPY: _inplace, registry.INTO_SELF: _inplace_into_self}
 
-Tensor.add_ = _inplace_into_self(F.add)
-Tensor.sub_ = _inplace_into_self(F.sub)
-Tensor.relu_ = _inplace_into_self(F.relu)
-Tensor.subtract_, Tensor.multiply_, Tensor.divide_, Tensor.clip_ = (
-    Tensor.sub_, Tensor.mul_, Tensor.div_, Tensor.clamp_)
+
+def _bind(entry):
+    """Bind one registered function as its Tensor method(s): the function itself, no
+    wrapper, so a method call costs one call."""
+    inplace = _INPLACE_FORMS[entry.inplace](entry.fn) if entry.inplace else None
+    for name in (entry.name,) + entry.aliases:
+        setattr(Tensor, name, entry.fn)
+        if inplace is not None:
+            setattr(Tensor, name + "_", inplace)
+
+
+for _entry in registry.ENTRIES.values():
+    _bind(_entry)
+
 Tensor.__iadd__ = Tensor.add_
 Tensor.__isub__ = Tensor.sub_
 Tensor.__imul__ = Tensor.mul_

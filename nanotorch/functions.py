@@ -9,13 +9,15 @@ import numpy as np
 
 from . import _dtype
 from ._dtype import result_type
-from .autograd.grad_mode import is_grad_enabled, no_grad
+from .autograd.grad_mode import is_grad_enabled
+from .ops import activation as A
 from .ops import elementwise as E
 from .ops import indexing as I
 from .ops import linalg as L
 from .ops import reduction as R
 from .ops import shape as S
 from .ops import softmax as SM
+from .ops.registry import COPY, GENERATED, INTO_SELF, register
 from .tensor import Size, Tensor
 
 _Number = (int, float, bool, np.number, np.bool_)
@@ -43,8 +45,9 @@ def _check_broadcast(a, b):
     for i in range(1, builtins.min(len(sa), len(sb)) + 1):
         x, y = sa[-i], sb[-i]
         if x != y and x != 1 and y != 1:
+            dim = builtins.max(len(sa), len(sb)) - i
             raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
-                               f"({y}) at non-singleton dimension {builtins.max(len(sa), len(sb)) - i}")
+                               f"({y}) at non-singleton dimension {dim}")
 
 
 def _castable(t, dt):
@@ -70,11 +73,13 @@ def _float_dtype(*xs):
 
 
 # Arithmetic --------------------------------------------------------------------------
+@register(inplace=INTO_SELF)
 def add(input, other, *, alpha=1, _out=None):
     """``input + alpha * other`` with broadcasting and type promotion."""
     return _binary(E.Add, input, other, alpha=alpha, out=_out)
 
 
+@register(inplace=INTO_SELF, aliases=("subtract",))
 def sub(input, other, *, alpha=1, _out=None):
     if _dtype_of(input) is _dtype.bool_ or _dtype_of(other) is _dtype.bool_:
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
@@ -84,10 +89,12 @@ def sub(input, other, *, alpha=1, _out=None):
     return _binary(op, input, other, alpha=alpha, out=_out)
 
 
+@register(inplace=COPY, aliases=("multiply",))
 def mul(input, other):
     return _binary(E.Mul, input, other)
 
 
+@register(inplace=COPY, aliases=("divide", "true_divide"))
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
         return _binary(E.Div, input, other, out_dtype=_float_dtype(input, other))
@@ -114,18 +121,22 @@ def _nograd_binary(fn, a, b, dtype=None):
     return Tensor._wrap(np.asarray(out).astype(dtype.np if dtype else rdt.np, copy=False))
 
 
+@register(inplace=COPY)
 def floor_divide(input, other):
     return _nograd_binary(np.floor_divide, input, other)
 
 
+@register(inplace=COPY)
 def remainder(input, other):
     return _nograd_binary(np.remainder, input, other)
 
 
+@register(inplace=COPY)
 def fmod(input, other):
     return _nograd_binary(np.fmod, input, other)
 
 
+@register(inplace=COPY)
 def pow(input, exponent):
     if isinstance(exponent, _Number) and isinstance(input, Tensor):
         rdt = result_type(input, exponent)
@@ -137,6 +148,7 @@ def pow(input, exponent):
     return _binary(E.Pow if isinstance(input, Tensor) else E.RPow, input, exponent)
 
 
+@register(inplace=COPY, aliases=("negative",))
 def neg(input):
     if input.dtype is _dtype.bool_:
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
@@ -145,55 +157,46 @@ def neg(input):
     return E.Neg.apply(input)
 
 
-def _float_unary(op):
-    def fn(input):
-        if not input.is_floating_point():
-            input = input.to(_dtype.get_default_dtype())
-        return op.apply(input)
-    fn.__name__ = op.__name__.replace("Backward0", "").lower()
-    return fn
+# exp, log, sqrt, sin, cos, tanh, sigmoid, erf...: written from their op classes by
+# ``@float_unary`` in ops/elementwise.py and ops/activation.py
+globals().update(GENERATED)
 
 
-exp = _float_unary(E.Exp)
-log = _float_unary(E.Log)
-log1p = _float_unary(E.Log1p)
-sqrt = _float_unary(E.Sqrt)
-rsqrt = _float_unary(E.Rsqrt)
-reciprocal = _float_unary(E.Reciprocal)
-sin = _float_unary(E.Sin)
-cos = _float_unary(E.Cos)
-tanh = _float_unary(E.Tanh)
-sigmoid = _float_unary(E.Sigmoid)
-
-
+@register
 def log2(input):
-    return log(input) / float(np.log(2.0))
+    return input.log() / float(np.log(2.0))
 
 
+@register
 def log10(input):
-    return log(input) / float(np.log(10.0))
+    return input.log() / float(np.log(10.0))
 
 
+@register
 def expm1(input):
-    return exp(input) - 1.0
+    return input.exp() - 1.0
 
 
+@register(inplace=COPY)
 def square(input):
     return pow(input, 2)
 
 
+@register(inplace=COPY, aliases=("absolute",))
 def abs(input):
     if input.dtype is _dtype.bool_:
         raise RuntimeError("abs is not implemented for bool tensors")
     return E.Abs.apply(input)
 
 
+@register(inplace=INTO_SELF)
 def relu(input, _out=None):
     if input.dtype is _dtype.bool_:
         raise RuntimeError("relu is not implemented for bool tensors")
-    return E.Relu.apply(input, out=_out)
+    return A.Relu.apply(input, out=_out)
 
 
+@register(inplace=COPY)
 def sign(input):
     return Tensor._wrap(np.sign(input._array))
 
@@ -205,18 +208,20 @@ def _nograd_unary(npfn):
     return fn
 
 
-floor = _nograd_unary(np.floor)
-ceil = _nograd_unary(np.ceil)
-trunc = _nograd_unary(np.trunc)
-isnan = _nograd_unary(np.isnan)
-isinf = _nograd_unary(np.isinf)
-isfinite = _nograd_unary(np.isfinite)
+floor = register(_nograd_unary(np.floor), inplace=COPY)
+ceil = register(_nograd_unary(np.ceil), inplace=COPY)
+trunc = register(_nograd_unary(np.trunc), inplace=COPY)
+isnan = register(_nograd_unary(np.isnan))
+isinf = register(_nograd_unary(np.isinf))
+isfinite = register(_nograd_unary(np.isfinite))
 
 
+@register(inplace=COPY)
 def round(input, decimals=0):
     return Tensor._wrap(np.round(input._array, decimals))
 
 
+@register(inplace=COPY, aliases=("clip",))
 def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -228,10 +233,12 @@ def clamp(input, min=None, max=None):
     return _clamp_scalar(E.Clamp, input, min, max)
 
 
+@register(inplace=COPY)
 def clamp_min(input, min):
     return _clamp_scalar(E.ClampMin, input, min, None)
 
 
+@register(inplace=COPY)
 def clamp_max(input, max):
     return _clamp_scalar(E.ClampMax, input, None, max)
 
@@ -243,10 +250,12 @@ def _clamp_scalar(op, input, lo, hi):
     return op.apply(input, min=lo, max=hi)
 
 
+@register(inplace=COPY)
 def maximum(input, other):
     return _binary(E.Maximum, input, other)
 
 
+@register(inplace=COPY)
 def minimum(input, other):
     return _binary(E.Minimum, input, other)
 
@@ -261,6 +270,7 @@ def where(condition, input=None, other=None):
     return E.Where.apply(condition, ta, tb, dtype=rdt.np)
 
 
+@register(inplace=COPY)
 def masked_fill(input, mask, value):
     if mask.dtype is not _dtype.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
@@ -282,18 +292,19 @@ def _compare(npfn):
     return fn
 
 
-eq = _compare(np.equal)
-ne = _compare(np.not_equal)
-lt = _compare(np.less)
-le = _compare(np.less_equal)
-gt = _compare(np.greater)
-ge = _compare(np.greater_equal)
-logical_and = _compare(np.logical_and)
-logical_or = _compare(np.logical_or)
-logical_xor = _compare(np.logical_xor)
+eq = register(_compare(np.equal), name="eq")
+ne = register(_compare(np.not_equal), name="ne", aliases=("not_equal",))
+lt = register(_compare(np.less), name="lt", aliases=("less",))
+le = register(_compare(np.less_equal), name="le")
+gt = register(_compare(np.greater), name="gt", aliases=("greater",))
+ge = register(_compare(np.greater_equal), name="ge")
+logical_and = register(_compare(np.logical_and))
+logical_or = register(_compare(np.logical_or))
+logical_xor = register(_compare(np.logical_xor))
 greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
 
 
+@register(inplace=COPY)
 def logical_not(input):
     return Tensor._wrap(np.logical_not(input._array))
 
@@ -308,25 +319,29 @@ def _bitwise(npfn, name):
     return fn
 
 
-bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
-bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
-bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+bitwise_and = register(_bitwise(np.bitwise_and, "bitwise_and"))
+bitwise_or = register(_bitwise(np.bitwise_or, "bitwise_or"))
+bitwise_xor = register(_bitwise(np.bitwise_xor, "bitwise_xor"))
 
 
+@register
 def bitwise_not(input):
     if input.is_floating_point():
         raise RuntimeError("bitwise_not is only supported for integer and boolean tensors")
     return Tensor._wrap(np.invert(input._array))
 
 
+@register
 def equal(input, other) -> bool:
     return input.shape == other.shape and bool(np.array_equal(input._array, other._array))
 
 
+@register
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     return bool(np.allclose(input._array, other._array, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
+@register
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return Tensor._wrap(np.isclose(input._array, _as_tensor(other, input.dtype)._array,
                                    rtol=rtol, atol=atol, equal_nan=equal_nan))
@@ -338,6 +353,7 @@ def _reduce_dims(dim, ndim):
     return R.normalize_dims(None if dim == () else dim, ndim)
 
 
+@register
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     axes = _reduce_dims(dim, input.ndim)
     if dtype is not None:
@@ -347,6 +363,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     return (R.Sum if dim is None else R.SumDim).apply(input, axes=axes, keepdim=keepdim)
 
 
+@register
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         input = input.to(_dtype.to_dtype(dtype))
@@ -373,10 +390,12 @@ def _var_std(op, input, dim, unbiased, keepdim, correction):
                     correction=_correction(unbiased, correction), keepdim=keepdim)
 
 
+@register
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _var_std(R.Var, input, dim, unbiased, keepdim, correction)
 
 
+@register
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _var_std(R.Std, input, dim, unbiased, keepdim, correction)
 
@@ -391,6 +410,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
             mean(input, dim, keepdim))
 
 
+@register
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     if input.requires_grad and is_grad_enabled():
         # d prod / d x_i = prod / x_i (no zeros) -- expressed with differentiable ops
@@ -406,10 +426,12 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     return Tensor._wrap(np.asarray(np.prod(input._array, axis=axis, keepdims=keepdim)))
 
 
+@register
 def amax(input, dim=(), keepdim=False):
     return R.Amax.apply(input, axes=_reduce_dims(dim, input.ndim), keepdim=keepdim)
 
 
+@register
 def amin(input, dim=(), keepdim=False):
     return R.Amin.apply(input, axes=_reduce_dims(dim, input.ndim), keepdim=keepdim)
 
@@ -441,73 +463,89 @@ def _extreme(input, dim, keepdim, other, npfn, argfn, all_op, dim_op, result_typ
     return result_type_(values, Tensor._wrap(idx.reshape(values.shape).astype(np.int64)))
 
 
+@register
 def max(input, dim=None, keepdim=False, *, other=None):
     return _extreme(input, dim, keepdim, other, np.max, np.argmax, R.MaxAll, R.MaxDim,
                     return_types.max)
 
 
+@register
 def min(input, dim=None, keepdim=False, *, other=None):
     return _extreme(input, dim, keepdim, other, np.min, np.argmin, R.MinAll, R.MinDim,
                     return_types.min)
 
 
+@register
 def argmax(input, dim=None, keepdim=False):
     if dim is None:
         out = np.argmax(input._array)
-        return Tensor._wrap(np.asarray(out, dtype=np.int64).reshape((1,) * input.ndim if keepdim else ()))
+        shape = (1,) * input.ndim if keepdim else ()
+        return Tensor._wrap(np.asarray(out, dtype=np.int64).reshape(shape))
     axis = R.normalize_dims(dim, input.ndim)
     axis = axis[0] if axis else 0
     arr = input._array if input.ndim else input._array.reshape(1)
-    return Tensor._wrap(np.argmax(arr, axis=axis, keepdims=keepdim and input.ndim > 0).astype(np.int64))
+    keep = keepdim and input.ndim > 0
+    return Tensor._wrap(np.argmax(arr, axis=axis, keepdims=keep).astype(np.int64))
 
 
+@register
 def argmin(input, dim=None, keepdim=False):
     return argmax(-input if input.dtype is not _dtype.bool_ else ~input, dim, keepdim)
 
 
+@register
 def logsumexp(input, dim, keepdim=False):
     if not input.is_floating_point():
         input = input.to(_dtype.get_default_dtype())
     return R.LogSumExp.apply(input, axes=R.normalize_dims(dim, input.ndim), keepdim=keepdim)
 
 
+@register
 def all(input, dim=None, keepdim=False):
     axis = None if dim is None else R.normalize_dims(dim, input.ndim)
     return Tensor._wrap(np.asarray(np.all(input._array, axis=axis, keepdims=keepdim)))
 
 
+@register
 def any(input, dim=None, keepdim=False):
     axis = None if dim is None else R.normalize_dims(dim, input.ndim)
     return Tensor._wrap(np.asarray(np.any(input._array, axis=axis, keepdims=keepdim)))
 
 
+@register
 def count_nonzero(input, dim=None):
     return Tensor._wrap(np.asarray(np.count_nonzero(input._array, axis=dim), dtype=np.int64))
 
 
+@register
 def cumsum(input, dim, *, dtype=None):
     if input.requires_grad and is_grad_enabled():
         raise NotImplementedError("cumsum does not support autograd yet")
     return Tensor._wrap(np.cumsum(input._array, axis=dim, dtype=dtype.np if dtype else None))
 
 
+@register
 def sort(input, dim=-1, descending=False, stable=False):
     arr = input._array
     if descending:  # negate to keep ties in order; widen first so uint8/bool negate safely
         arr = -(arr.astype(np.int64) if arr.dtype.kind in "bu" else arr)
     idx = np.argsort(arr, axis=dim, kind="stable")
-    return return_types.sort(gather(input, dim, Tensor._wrap(idx)), Tensor._wrap(idx.astype(np.int64)))
+    return return_types.sort(gather(input, dim, Tensor._wrap(idx)),
+                             Tensor._wrap(idx.astype(np.int64)))
 
 
+@register
 def argsort(input, dim=-1, descending=False, stable=False):
     return sort(input, dim, descending, stable).indices
 
 
+@register
 def topk(input, k, dim=-1, largest=True, sorted=True):
     s = sort(input, dim, descending=largest)
     return return_types.topk(s.values.narrow(dim, 0, k), s.indices.narrow(dim, 0, k))
 
 
+@register
 def softmax(input, dim=None, dtype=None):
     if dtype is not None:
         input = input.to(_dtype.to_dtype(dtype))
@@ -516,6 +554,7 @@ def softmax(input, dim=None, dtype=None):
     return SM.Softmax.apply(input, axis=_one_dim(dim, input.ndim))
 
 
+@register
 def log_softmax(input, dim=None, dtype=None):
     if dtype is not None:
         input = input.to(_dtype.to_dtype(dtype))
@@ -532,6 +571,7 @@ def _one_dim(dim, ndim):
 
 
 # Matrix products -----------------------------------------------------------------------
+@register
 def matmul(input, other):
     """``input @ other`` with NumPy/PyTorch matmul semantics (1-D, 2-D, batched)."""
     if input.ndim == 0 or other.ndim == 0:
@@ -555,12 +595,14 @@ def matmul(input, other):
     return L.matmul_op(input.ndim, other.ndim).apply(input, other)
 
 
+@register
 def mm(input, mat2):
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected 2D tensors, got {input.ndim}D and {mat2.ndim}D")
     return matmul(input, mat2)
 
 
+@register
 def bmm(input, mat2):
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"bmm: expected 3D tensors, got {input.ndim}D and {mat2.ndim}D")
@@ -574,6 +616,7 @@ def bmm(input, mat2):
     return L.Bmm.apply(input, mat2)
 
 
+@register
 def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
@@ -584,14 +627,17 @@ def dot(input, other):
     return matmul(input, other)
 
 
+@register
 def mv(input, vec):
     return matmul(input, vec)
 
 
+@register
 def outer(input, vec2):
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
+@register
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     prod_ = mm(mat1, mat2)
     if alpha != 1:
@@ -644,6 +690,7 @@ def _view(input, op, **params):
     return out
 
 
+@register
 def view(input, *shape):
     if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
         raise NotImplementedError("view(dtype) is not supported")
@@ -651,6 +698,7 @@ def view(input, *shape):
     return _view(input, S.View, shape=shape)
 
 
+@register
 def reshape(input, *shape):
     shape = _infer_shape(_shape_arg(shape), input.numel())
     if shape == input._array.shape:
@@ -661,6 +709,7 @@ def reshape(input, *shape):
         return S.Reshape.apply(input, shape=shape)
 
 
+@register
 def flatten(input, start_dim=0, end_dim=-1):
     if input.ndim == 0:
         return reshape(input, 1)
@@ -674,12 +723,14 @@ def flatten(input, start_dim=0, end_dim=-1):
     return reshape(input, tuple(shape[:s]) + (n,) + tuple(shape[e + 1:]))
 
 
+@register
 def unflatten(input, dim, sizes):
     d = input._dim(dim)
     shape = input.shape
     return reshape(input, tuple(shape[:d]) + tuple(sizes) + tuple(shape[d + 1:]))
 
 
+@register
 def squeeze(input, dim=None):
     shape = input._array.shape
     if dim is None:
@@ -691,6 +742,7 @@ def squeeze(input, dim=None):
     return _view(input, op, shape=new)
 
 
+@register
 def unsqueeze(input, dim):
     nd = input.ndim + 1
     if not -nd <= dim < nd:
@@ -701,6 +753,7 @@ def unsqueeze(input, dim):
     return _view(input, S.Unsqueeze, shape=shape[:dim] + (1,) + shape[dim:])
 
 
+@register
 def permute(input, *dims):
     dims = _shape_arg(dims)
     if len(dims) != input.ndim:
@@ -713,6 +766,7 @@ def permute(input, *dims):
     return _view(input, S.Permute, dims=dims)
 
 
+@register(aliases=("swapaxes", "swapdims"))
 def transpose(input, dim0, dim1):
     if input.ndim == 0:
         return input
@@ -725,6 +779,7 @@ def transpose(input, dim0, dim1):
 swapaxes = swapdims = transpose
 
 
+@register
 def t(input):
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
@@ -744,6 +799,7 @@ def _mT(input):
     return transpose(input, -2, -1)
 
 
+@register
 def expand(input, *sizes):
     sizes = _shape_arg(sizes)
     shape = input._array.shape
@@ -760,8 +816,8 @@ def expand(input, *sizes):
                 raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
             s = cur
         elif cur is not None and cur != s and cur != 1:
-            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size "
-                               f"({cur}) at non-singleton dimension {i}.  Target sizes: "
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing "
+                               f"size ({cur}) at non-singleton dimension {i}.  Target sizes: "
                                f"{list(sizes)}.  Tensor sizes: {list(shape)}")
         target.append(s)
     target = tuple(target)
@@ -770,14 +826,17 @@ def expand(input, *sizes):
     return _view(input, S.Expand, shape=target)
 
 
+@register
 def expand_as(input, other):
     return expand(input, other.shape)
 
 
+@register
 def broadcast_to(input, size):
     return expand(input, size)
 
 
+@register
 def sum_to_size(input, *size):
     size = _shape_arg(size)
     if tuple(size) == input._array.shape:
@@ -785,6 +844,7 @@ def sum_to_size(input, *size):
     return R.SumToSize.apply(input, shape=tuple(size))
 
 
+@register
 def repeat(input, *repeats):
     repeats = _shape_arg(repeats)
     if len(repeats) < input.ndim:
@@ -793,16 +853,19 @@ def repeat(input, *repeats):
     return S.Repeat.apply(input, repeats=repeats)
 
 
+@register
 def contiguous(input, memory_format=None):
     if input._array.flags.c_contiguous:
         return input
     return E.Clone.apply(input)
 
 
+@register
 def clone(input, memory_format=None):
     return E.Clone.apply(input)
 
 
+@register
 def flip(input, dims):
     if isinstance(dims, int):
         dims = (dims,)
@@ -869,6 +932,7 @@ def vstack(tensors):
     return cat([t.unsqueeze(0) if t.ndim == 1 else t for t in tensors], 0)
 
 
+@register
 def narrow(input, dim, start, length):
     d = input._dim(dim)
     size = input.shape[d]
@@ -883,6 +947,7 @@ def narrow(input, dim, start, length):
     return _index(input, key, I.Slice)
 
 
+@register
 def select(input, dim, index):
     d = input._dim(dim)
     size = input.shape[d]
@@ -893,6 +958,7 @@ def select(input, dim, index):
     return _index(input, key, I.Select)
 
 
+@register
 def split(tensor, split_size_or_sections, dim=0):
     d = tensor._dim(dim)
     size = tensor.shape[d]
@@ -915,6 +981,7 @@ def split(tensor, split_size_or_sections, dim=0):
     return tuple(out)
 
 
+@register
 def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
@@ -923,11 +990,13 @@ def chunk(input, chunks, dim=0):
     return split(input, step, dim)
 
 
+@register
 def unbind(input, dim=0):
     d = input._dim(dim)
     return tuple(select(input, d, i) for i in range(input.shape[d]))
 
 
+@register
 def tensor_split(input, indices_or_sections, dim=0):
     d = input._dim(dim)
     size = input.shape[d]
@@ -940,6 +1009,7 @@ def tensor_split(input, indices_or_sections, dim=0):
                  for i in range(len(bounds) - 1))
 
 
+@register
 def gather(input, dim, index):
     if index.dtype is not _dtype.int64:
         raise RuntimeError(f"gather(): Expected dtype int64 for index, got {index.dtype}")
@@ -961,6 +1031,7 @@ def gather(input, dim, index):
     return R.Gather.apply(input, index=index._array, dim=d)
 
 
+@register
 def index_select(input, dim, index):
     d = input._dim(dim)
     if index.ndim > 1:
@@ -970,10 +1041,12 @@ def index_select(input, dim, index):
     return _index(input, key, I.IndexSelect, basic=False)
 
 
+@register
 def take_along_dim(input, indices, dim):
     return gather(input, dim, indices)
 
 
+@register
 def nonzero(input, *, as_tuple=False):
     idx = np.nonzero(input._array)
     if as_tuple:
@@ -982,15 +1055,18 @@ def nonzero(input, *, as_tuple=False):
                         np.zeros((0, 0), np.int64))
 
 
+@register
 def masked_select(input, mask):
     return input[mask.expand_as(input) if mask.shape != input.shape else mask]
 
 
+@register
 def tril(input, diagonal=0):
     mask = np.tril(np.ones(input.shape[-2:], dtype=bool), diagonal)
     return where(Tensor._wrap(mask), input, 0)
 
 
+@register
 def triu(input, diagonal=0):
     mask = np.triu(np.ones(input.shape[-2:], dtype=bool), diagonal)
     return where(Tensor._wrap(mask), input, 0)
@@ -1034,6 +1110,7 @@ def setitem(input, key, value):
 
 
 # Conversion -----------------------------------------------------------------------------
+@register
 def to(input, *args, **kwargs):
     """``to(dtype)``, ``to(device)``, ``to(other)``, ``to(device, dtype)``; a no-op when
     nothing changes. ``copy=True`` forces a copy."""
@@ -1062,6 +1139,7 @@ def to(input, *args, **kwargs):
     return Tensor._wrap(input._array.astype(target.np))
 
 
+@register
 def type_as(input, other):
     return to(input, other.dtype)
 
@@ -1072,39 +1150,61 @@ def _dtype_method(d):
     return fn
 
 
+@register
 def new_tensor(input, data, dtype=None, requires_grad=False):
     from .creation import tensor
     return tensor(data, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
+@register
 def new_zeros(input, *size, dtype=None, requires_grad=False):
     from .creation import zeros
     return zeros(*size, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
+@register
 def new_ones(input, *size, dtype=None, requires_grad=False):
     from .creation import ones
     return ones(*size, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
+@register
 def new_full(input, size, fill_value, dtype=None, requires_grad=False):
     from .creation import full
     return full(size, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
+@register
 def new_empty(input, *size, dtype=None, requires_grad=False):
     from .creation import empty
     return empty(*size, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
+@register
 def view_as(input, other):
     return view(input, other.shape)
 
 
+@register
 def reshape_as(input, other):
     return reshape(input, other.shape)
 
 
-_PRIVATE = {"np", "builtins", "namedtuple", "annotations", "E", "I", "L", "R", "S", "SM", "Size",
-            "Tensor", "result_type", "is_grad_enabled", "no_grad", "return_types"}
-__all__ = [n for n in dir() if not n.startswith("_") and n not in _PRIVATE]
+# The hand-written functions; the generated ones (``GENERATED``) follow.
+__all__ = [
+    "abs", "add", "addmm", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "argsort",
+    "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "bmm", "broadcast_to", "cat",
+    "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clone", "concat", "concatenate",
+    "contiguous", "count_nonzero", "cumsum", "div", "dot", "einsum", "eq", "equal", "expand",
+    "expand_as", "expm1", "flatten", "flip", "floor", "floor_divide", "fmod", "gather", "ge",
+    "getitem", "greater", "greater_equal", "gt", "hstack", "index_select", "isclose", "isfinite",
+    "isinf", "isnan", "le", "less", "less_equal", "log10", "log2", "log_softmax", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "masked_fill", "masked_select",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "narrow", "ne", "neg",
+    "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros", "nonzero", "not_equal",
+    "outer", "permute", "pow", "prod", "relu", "remainder", "repeat", "reshape", "reshape_as",
+    "round", "select", "setitem", "sign", "softmax", "sort", "split", "square", "squeeze", "stack",
+    "std", "std_mean", "sub", "sum", "sum_to_size", "swapaxes", "swapdims", "t", "take_along_dim",
+    "tensor_split", "to", "topk", "transpose", "tril", "triu", "trunc", "type_as", "unbind",
+    "unflatten", "unsqueeze", "var", "var_mean", "view", "view_as", "vstack", "where",
+] + sorted(GENERATED)

@@ -11,7 +11,7 @@ import torch.nn.functional as TF  # noqa: E402
 import nanotorch as nt  # noqa: E402
 import nanotorch.nn as nn  # noqa: E402
 import nanotorch.nn.functional as F  # noqa: E402
-from nanotorch.nn._functional import conv as conv_mod  # noqa: E402
+from nanotorch.ops import conv as conv_mod  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
 

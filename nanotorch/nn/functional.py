@@ -1,17 +1,62 @@
 """Functional forms of the layers (``torch.nn.functional``). Each topic lives in
 ``nn/_functional/<topic>.py``; this module re-exports them."""
-from ._functional.activation import (celu, elu, elu_, gelu, glu, hardshrink, hardsigmoid,
-                                     hardswish, hardtanh, hardtanh_, leaky_relu, leaky_relu_,
-                                     log_softmax, logsigmoid, mish, prelu, relu, relu6, relu_,
-                                     selu, sigmoid, silu, softmax, softmin, softplus,
-                                     softshrink, softsign, tanh, tanhshrink, threshold,
-                                     threshold_)
+from ._functional.activation import (
+    celu,
+    elu,
+    elu_,
+    gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    hardtanh_,
+    leaky_relu,
+    leaky_relu_,
+    log_softmax,
+    logsigmoid,
+    mish,
+    prelu,
+    relu,
+    relu6,
+    relu_,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softmin,
+    softplus,
+    softshrink,
+    softsign,
+    tanh,
+    tanhshrink,
+    threshold,
+    threshold_,
+)
+from ._functional.conv import conv2d
 from ._functional.dropout import dropout, dropout1d, dropout2d, dropout3d
 from ._functional.linear import linear
-from ._functional.padding import pad
-from ._functional.sparse import embedding, one_hot
-from ._functional.conv import conv2d
-from ._functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
-from ._functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
-                               cross_entropy, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+from ._functional.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from ._functional.normalization import batch_norm, layer_norm
+from ._functional.padding import pad
+from ._functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ._functional.sparse import embedding, one_hot
+
+__all__ = [
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "celu", "conv2d", "cross_entropy", "dropout", "dropout1d",
+    "dropout2d", "dropout3d", "elu", "elu_", "embedding", "gelu", "glu", "hardshrink",
+    "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "l1_loss", "layer_norm", "leaky_relu",
+    "leaky_relu_", "linear", "log_softmax", "logsigmoid", "max_pool2d", "mish", "mse_loss",
+    "nll_loss", "one_hot", "pad", "prelu", "relu", "relu6", "relu_", "selu", "sigmoid", "silu",
+    "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
+    "tanhshrink", "threshold", "threshold_",
+]

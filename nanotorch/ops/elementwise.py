@@ -1,4 +1,5 @@
-"""Elementwise ops: arithmetic, unary math and activations, with broadcasting.
+"""Elementwise ops: arithmetic, unary math, clamp, where / masked fill, fills and copies, with
+broadcasting (the activations are in ``activation.py``).
 
 Backward formulas may return un-reduced (broadcast) gradients: the engine sums them
 to each input's shape."""
@@ -6,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Op, _wrap
-from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.function import Op
+from .registry import float_unary
 
 
 class _Binary(Op):
@@ -144,6 +145,7 @@ class Abs(Op):
         return g * a.sign()
 
 
+@float_unary("exp")
 class Exp(Op):
     def forward(self, a):
         self.save_output()
@@ -154,6 +156,7 @@ class Exp(Op):
         return g * out
 
 
+@float_unary("log")
 class Log(Op):
     def forward(self, a):
         self.save_inputs(0)
@@ -165,6 +168,7 @@ class Log(Op):
         return g / a
 
 
+@float_unary("log1p")
 class Log1p(Op, backward_name="Log1PBackward0"):
     def forward(self, a):
         self.save_inputs(0)
@@ -176,6 +180,7 @@ class Log1p(Op, backward_name="Log1PBackward0"):
         return g / (a + 1.0)
 
 
+@float_unary("sqrt")
 class Sqrt(Op):
     def forward(self, a):
         self.save_output()
@@ -187,6 +192,7 @@ class Sqrt(Op):
         return g / (out * 2.0)
 
 
+@float_unary("rsqrt")
 class Rsqrt(Op):
     def forward(self, a):
         self.save_output()
@@ -198,6 +204,7 @@ class Rsqrt(Op):
         return g * (out * out * out) * -0.5
 
 
+@float_unary("reciprocal")
 class Reciprocal(Op):
     def forward(self, a):
         self.save_output()
@@ -209,6 +216,7 @@ class Reciprocal(Op):
         return -g * out * out
 
 
+@float_unary("sin")
 class Sin(Op):
     def forward(self, a):
         self.save_inputs(0)
@@ -219,6 +227,7 @@ class Sin(Op):
         return g * a.cos()
 
 
+@float_unary("cos")
 class Cos(Op):
     def forward(self, a):
         self.save_inputs(0)
@@ -227,46 +236,6 @@ class Cos(Op):
     def backward(self, g):
         (a,) = self.saved_tensors
         return -g * a.sin()
-
-
-class Tanh(Op):
-    def forward(self, a):
-        self.save_output()
-        return np.tanh(a)
-
-    def backward(self, g):
-        (out,) = self.saved_tensors
-        return g * (1.0 - out * out)
-
-
-class Sigmoid(Op):
-    def forward(self, a):
-        self.save_output()
-        # exp of a negative magnitude only: no overflow warnings for large |a|
-        e = np.exp(-np.abs(a))
-        return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
-
-    def backward(self, g):
-        (out,) = self.saved_tensors
-        return g * out * (1.0 - out)
-
-
-class Relu(Op, backward_name="ReluBackward0"):
-    def forward(self, a, out=None):
-        self.save_output()
-        if a.dtype in (np.float32, np.float64):
-            from ..kernels.activation import relu_forward  # Numba loads on first use
-            return relu_forward(a, out=out)
-        return np.maximum(a, 0, dtype=a.dtype, out=out)
-
-    def backward(self, g):
-        (out,) = self.saved_tensors
-        ga, oa = g._array, out._array
-        if not is_grad_enabled() and ga.dtype == oa.dtype and oa.dtype in (np.float32,
-                                                                           np.float64):
-            from ..kernels.activation import relu_backward
-            return _wrap(relu_backward(ga, oa))
-        return g * (out > 0)
 
 
 class Clamp(Op, backward_name="ClampBackward1"):

@@ -1,9 +1,10 @@
-"""Matrix products (all through BLAS via np.matmul)."""
+"""Matrix products and ``F.linear`` (all through BLAS)."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Op
+from ..autograd.function import Op, _wrap
+from ..autograd.grad_mode import is_grad_enabled
 from ..kernels import gemm
 
 
@@ -72,3 +73,63 @@ def matmul_op(a_ndim: int, b_ndim: int):
     if a_ndim == 2 and b_ndim <= 2:
         return Mv if b_ndim == 1 else Mm
     return MatMul
+
+
+def _rows(shape):
+    """Rows of the 2-D view of a ``(*, features)`` array (``-1`` fails with 0 features)."""
+    return int(np.prod(shape[:-1], dtype=np.int64))
+
+
+class Linear(Op, backward_name="AddmmBackward0"):
+    """``x @ w.T + b`` for ``x`` of shape ``(*, in)``; ``b`` may be None. The subclasses
+    only change the grad_fn name (PyTorch's depends on the input rank and on the bias)."""
+
+    def forward(self, x, w, b):
+        n_in = w.shape[1]
+        x2 = x.reshape(_rows(x.shape), n_in)
+        out = np.empty((x2.shape[0], w.shape[0]), dtype=w.dtype)
+        gemm.matmul(x2, w.T, out=out)
+        if b is not None:
+            out += b
+        self.save_inputs(0, 1)
+        return out.reshape(x.shape[:-1] + (w.shape[0],))
+
+    def backward(self, g):
+        x, w = self.saved_tensors
+        need_x, need_w, need_b = self.needs_input_grad
+        n_out, n_in = w.shape
+        gx = gw = gb = None
+        if is_grad_enabled():  # create_graph: differentiable formulas
+            g2 = g.reshape(_rows(g.shape), n_out)
+            if need_x:
+                gx = g.matmul(w)
+            if need_w:
+                gw = g2.t().matmul(x.reshape(_rows(x.shape), n_in))
+            if need_b:
+                gb = g2.sum(0)
+            return gx, gw, gb
+        g2 = g._array.reshape(_rows(g.shape), n_out)
+        if need_x:
+            gx = _wrap(gemm.matmul(g2, w._array).reshape(x.shape))
+        if need_w:
+            gw = _wrap(gemm.matmul(g2.T, x._array.reshape(_rows(x.shape), n_in)))
+        if need_b:
+            gb = _wrap(g2.sum(0))
+        return gx, gw, gb
+
+
+class LinearMm(Linear, backward_name="MmBackward0"):
+    pass
+
+
+class LinearND(Linear, backward_name="ViewBackward0"):
+    pass
+
+
+class LinearNDNoBias(Linear, backward_name="UnsafeViewBackward0"):
+    pass
+
+
+class Linear1DNoBias(Linear, backward_name="SqueezeBackward4"):
+    pass
+

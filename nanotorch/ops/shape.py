@@ -14,8 +14,8 @@ class View(Op):
             out.shape = shape  # raises instead of copying when strides do not allow a view
         except AttributeError:
             raise RuntimeError(
-                f"view size is not compatible with input tensor's size and stride (at least one "
-                f"dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
             ) from None
         return out
 

@@ -1,72 +1,37 @@
-"""Dropout: elementwise (``dropout``) and whole-channel (``dropout1d/2d/3d``)."""
+"""Dropout: elementwise (``dropout``) and whole-channel (``dropout1d/2d/3d``); the op and
+its mask drawing (``keep_mask``) are in ``ops/dropout.py``."""
 from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
-from ...autograd.function import Op
-from ...random import rng
-from ...tensor import Tensor
+from ...ops.dropout import Dropout, keep_mask
 
 
-class _Dropout(Op, backward_name="MulBackward0"):
-    """``x * mask``; the same (broadcastable) mask scales the gradient."""
-
-    def forward(self, x, mask):
-        self.mask = mask
-        return np.multiply(x, mask)
-
-    def backward(self, g):
-        return g * Tensor._wrap(self.mask)
-
-    def _release_extra(self):
-        self.mask = None
-
-
-def _check_p(p):
+def _drop(input, p, training, inplace, mask_shape):
+    """``input`` times a keep-mask of ``mask_shape`` (broadcast against it), in training."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-
-
-def _mask(shape, p, dtype):
-    """Keep-mask with probability ``1 - p``, scaled by ``1 / (1 - p)``."""
-    if p == 1.0:
-        return np.zeros(shape, dtype=dtype)
-    draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float32
-    u = rng().random(shape, dtype=draw_dtype)
-    mask = np.less(u, 1.0 - p).astype(dtype)
-    mask *= np.asarray(1.0 / (1.0 - p), dtype=dtype)
-    return mask
-
-
-def _apply(input, mask, inplace):
+    if not training or p == 0.0:
+        return input
+    if not input.is_floating_point():
+        raise RuntimeError(f"dropout(): expected a floating point input, got {input.dtype}")
+    mask = keep_mask(mask_shape, p, input._array.dtype)
     if inplace:
-        return input._apply_inplace(lambda s: _Dropout.apply(s, mask=mask))
-    return _Dropout.apply(input, mask=mask)
+        return input._apply_inplace(lambda s: Dropout.apply(s, mask=mask))
+    return Dropout.apply(input, mask=mask)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``
     (training only; otherwise ``input`` is returned as is)."""
-    _check_p(p)
-    if not training or p == 0.0:
-        return input
-    if not input.is_floating_point():
-        raise RuntimeError(f"dropout(): expected a floating point input, got {input.dtype}")
-    return _apply(input, _mask(input.shape, p, input._array.dtype), inplace)
+    return _drop(input, p, training, inplace, input.shape)
 
 
 def _feature_dropout(input, p, training, inplace, batched):
     """Drop whole channels: one mask value per (sample, channel)."""
-    _check_p(p)
-    if not training or p == 0.0:
-        return input
-    if not input.is_floating_point():
-        raise RuntimeError(f"dropout(): expected a floating point input, got {input.dtype}")
     lead = 2 if batched else 1
-    shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
-    return _apply(input, _mask(shape, p, input._array.dtype), inplace)
+    return _drop(input, p, training, inplace,
+                 tuple(input.shape[:lead]) + (1,) * (input.ndim - lead))
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):

@@ -1,77 +1,20 @@
-"""``F.batch_norm`` and ``F.layer_norm``: one op each around ``kernels/norm.py``."""
+"""``F.batch_norm`` and ``F.layer_norm``: argument checks, PyTorch's messages and the
+running-statistics update around the ops in ``ops/norm.py``."""
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
 
-from ...autograd.function import Op
-from ...kernels import norm as K
+from ...ops.norm import BatchNormEval, BatchNormTrain, LayerNorm
 from ...tensor import Tensor
-
-
-def _wrap(arr):
-    return None if arr is None else Tensor._wrap(arr)
-
-
-class _BatchNormTrain(Op, backward_name="NativeBatchNormBackward0"):
-    """Batch norm with batch statistics; backward goes through the statistics."""
-
-    once_differentiable = True
-
-    def forward(self, x, w, b, eps, stats):
-        y, self.mean, self.invstd, var = K.batch_norm_train_forward(x, w, b, eps)
-        stats.extend((self.mean, var))  # for the running-statistics update
-        self.save_inputs(0, 1)
-        return y
-
-    def backward(self, g):
-        x, w = self.saved_tensors
-        need_x, need_w, need_b = self.needs_input_grad
-        gx, gw, gb = K.batch_norm_backward(
-            np.ascontiguousarray(g._array, dtype=x._array.dtype), x._array, self.mean,
-            self.invstd, None if w is None else w._array, need_x, need_w, need_b)
-        return _wrap(gx), _wrap(gw), _wrap(gb)
-
-    def _release_extra(self):
-        self.mean = self.invstd = None
-
-
-class _BatchNormEval(Op, backward_name="NativeBatchNormBackward0"):
-    """Batch norm with fixed (running) statistics."""
-
-    once_differentiable = True
-
-    def forward(self, x, w, b, running_mean, running_var, eps):
-        self.rm, self.rv, self.eps = running_mean.copy(), running_var.copy(), eps
-        self.save_inputs(0, 1)
-        return K.batch_norm_eval_forward(x, running_mean, running_var, w, b, eps)
-
-    def backward(self, g):
-        x, w = self.saved_tensors
-        need_x, need_w, need_b = self.needs_input_grad
-        gx, gw, gb = K.batch_norm_eval_backward(
-            np.ascontiguousarray(g._array, dtype=x._array.dtype), x._array, self.rm, self.rv,
-            None if w is None else w._array, self.eps, need_x, need_w, need_b)
-        return _wrap(gx), _wrap(gw), _wrap(gb)
-
-    def _release_extra(self):
-        self.rm = self.rv = None
-
-
-def _check_float(t, name):
-    if not isinstance(t, Tensor):
-        raise TypeError(f"{name} must be a Tensor, got {type(t).__name__}")
-    if t._array.dtype not in (np.float32, np.float64):
-        raise RuntimeError(f"{name}: expected a float32 or float64 tensor, got {t.dtype}")
+from ._checks import check_float, check_tensor
 
 
 def _check_channel(t, name, c, dtype):
     if t is None:
         return
-    if not isinstance(t, Tensor):
-        raise TypeError(f"batch_norm(): {name} must be a Tensor or None, got "
-                        f"{type(t).__name__}")
+    check_tensor(t, name, "batch_norm")
     if t.numel() != c:
         raise RuntimeError(f"batch_norm(): {name} should contain {c} elements (one per "
                            f"channel of the input), got shape {list(t.shape)}")
@@ -92,7 +35,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """Normalise ``input`` (N, C, *) per channel. In training, batch statistics are used
     and the running ones (when given) are updated in place with the unbiased batch
     variance; otherwise the running statistics are used."""
-    _check_float(input, "batch_norm(): input")
+    check_float(input, "input", "batch_norm", kernel_dtypes=True)
     if input.ndim < 2:
         raise ValueError(f"batch_norm(): expected an input of shape (N, C, *), got shape "
                          f"{list(input.shape)}")
@@ -117,14 +60,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"input size {input.shape}")
         _check_eps(eps, training)
         stats = []
-        out = _BatchNormTrain.apply(input, w, b, eps=float(eps), stats=stats)
+        out = BatchNormTrain.apply(input, w, b, eps=float(eps), stats=stats)
         _update_running(running_mean, running_var, stats, count, momentum)
         return out
     if running_mean is None or running_var is None:
         raise RuntimeError("batch_norm(): running_mean and running_var must be defined in "
                            "evaluation mode")
     _check_eps(eps, training)
-    return _BatchNormEval.apply(input, w, b, running_mean=running_mean._array.reshape(c),
+    return BatchNormEval.apply(input, w, b, running_mean=running_mean._array.reshape(c),
                                 running_var=running_var._array.reshape(c), eps=float(eps))
 
 
@@ -144,27 +87,6 @@ def _update_running(running_mean, running_var, stats, count, momentum):
         running_var._bump_version()
 
 
-class _LayerNorm(Op, backward_name="NativeLayerNormBackward0"):
-    once_differentiable = True
-
-    def forward(self, x, w, b, ndim, eps):
-        y, self.mean, self.invstd = K.layer_norm_forward(x, ndim, w, b, eps)
-        self.ndim = ndim
-        self.save_inputs(0, 1)
-        return y
-
-    def backward(self, g):
-        x, w = self.saved_tensors
-        need_x, need_w, need_b = self.needs_input_grad
-        gx, gw, gb = K.layer_norm_backward(
-            np.ascontiguousarray(g._array, dtype=x._array.dtype), x._array, self.mean,
-            self.invstd, None if w is None else w._array, self.ndim, need_x, need_w, need_b)
-        return _wrap(gx), _wrap(gw), _wrap(gb)
-
-    def _release_extra(self):
-        self.mean = self.invstd = None
-
-
 def _as_shape(normalized_shape):
     if isinstance(normalized_shape, numbers.Integral):
         return (int(normalized_shape),)
@@ -173,7 +95,7 @@ def _as_shape(normalized_shape):
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the trailing ``normalized_shape`` axes of ``input``."""
-    _check_float(input, "layer_norm(): input")
+    check_float(input, "input", "layer_norm", kernel_dtypes=True)
     shape = _as_shape(normalized_shape)
     k = len(shape)
     if k == 0:
@@ -185,13 +107,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                            f"{list(input.shape)}")
     for t, name in ((weight, "weight"), (bias, "bias")):
         if t is not None:
-            if not isinstance(t, Tensor):
-                raise TypeError(f"layer_norm(): {name} must be a Tensor or None, got "
-                                f"{type(t).__name__}")
+            check_tensor(t, name, "layer_norm")
             if tuple(t.shape) != shape:
                 raise RuntimeError(f"layer_norm(): expected {name} of shape {list(shape)}, "
                                    f"got {list(t.shape)}")
             if t._array.dtype != input._array.dtype:
                 raise RuntimeError(f"layer_norm(): {name} dtype {t.dtype} does not match the "
                                    f"input dtype {input.dtype}")
-    return _LayerNorm.apply(input, weight, bias, ndim=k, eps=float(eps))
+    return LayerNorm.apply(input, weight, bias, ndim=k, eps=float(eps))

@@ -1,68 +1,21 @@
-"""2-D pooling: ``max_pool2d``, ``avg_pool2d``, ``adaptive_avg_pool2d`` over the kernels in
-``kernels/pool.py``. Inputs are (N, C, H, W) or unbatched (C, H, W)."""
+"""2-D pooling: ``max_pool2d``, ``avg_pool2d``, ``adaptive_avg_pool2d``: window arguments,
+checks and PyTorch's messages in front of the ops in ``ops/pool.py``. Inputs are
+(N, C, H, W) or unbatched (C, H, W)."""
 from __future__ import annotations
 
 import numpy as np
 
-from ...autograd.function import Op
-from ...kernels.pool import (adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward,
-                             avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward,
-                             max_pool2d_forward)
+from ...ops.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from ...tensor import Tensor
-from .conv import _pair
-
-
-class _MaxPool2d(Op, backward_name="MaxPool2DWithIndicesBackward0"):
-    once_differentiable = True
-
-    def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode, sink):
-        # indices only when backward or the caller needs them (inference skips them)
-        y, idx = max_pool2d_forward(x, kernel_size, stride, padding, dilation, ceil_mode,
-                                    with_indices=self._recording or sink is not None)
-        self.indices = idx
-        self.input_shape = x.shape
-        if sink is not None:
-            sink.append(idx)
-        return y
-
-    def backward(self, g):
-        return Tensor._wrap(max_pool2d_backward(g._array, self.indices, self.input_shape))
-
-    def _release_extra(self):
-        self.indices = None
-
-
-class _AvgPool2d(Op, backward_name="AvgPool2DBackward0"):
-    once_differentiable = True
-
-    def forward(self, x, params):
-        self.input_shape = x.shape
-        self.params = params
-        return avg_pool2d_forward(x, *params)
-
-    def backward(self, g):
-        return Tensor._wrap(avg_pool2d_backward(g._array, self.input_shape, *self.params))
-
-
-class _AdaptiveAvgPool2d(Op, backward_name="AdaptiveAvgPool2DBackward0"):
-    once_differentiable = True
-
-    def forward(self, x, output_size):
-        self.input_shape = x.shape
-        return adaptive_avg_pool2d_forward(x, output_size)
-
-    def backward(self, g):
-        return Tensor._wrap(adaptive_avg_pool2d_backward(g._array, self.input_shape))
+from ._checks import check_float, check_tensor, pair
 
 
 def _check_input(name, input):
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    check_tensor(input, "input", name)
     if input.ndim not in (3, 4):
         raise RuntimeError(f"{name}(): Expected 3D or 4D tensor (C, H, W) or (N, C, H, W), "
                            f"but got input of size: {list(input.shape)}")
-    if input._array.dtype not in (np.float32, np.float64):
-        raise RuntimeError(f"{name}(): expected a float32 or float64 input, got {input.dtype}")
+    check_float(input, "input", name, kernel_dtypes=True)
     if any(s == 0 for s in input.shape[-3:]):
         raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
                            f"dimensions, but input has sizes {list(input.shape)}")
@@ -70,11 +23,11 @@ def _check_input(name, input):
 
 def _window_args(input, kernel_size, stride, padding, dilation, ceil_mode):
     """Validated (kernel_size, stride, padding, dilation) pairs, PyTorch's rules/messages."""
-    k = _pair(kernel_size, "kernel_size")
+    k = pair(kernel_size, "kernel_size")
     s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
-        else _pair(stride, "stride")
-    p = _pair(padding, "padding")
-    d = _pair(dilation, "dilation")
+        else pair(stride, "stride")
+    p = pair(padding, "padding")
+    d = pair(dilation, "dilation")
     if min(k) < 1:
         raise RuntimeError(f"kernel size should be greater than zero, but got kernel_size={k}")
     if min(s) < 1:
@@ -117,7 +70,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
     def run(x):
         sink = [] if return_indices else None
-        y = _MaxPool2d.apply(x, kernel_size=k, stride=s, padding=p, dilation=d,
+        y = MaxPool2d.apply(x, kernel_size=k, stride=s, padding=p, dilation=d,
                              ceil_mode=bool(ceil_mode), sink=sink)
         return (y, Tensor._wrap(sink[0])) if return_indices else y
     return _batched(input, run)
@@ -132,7 +85,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("avg_pool2d(): divisor must be not zero, got divisor_override=0")
     params = (k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override)
-    return _batched(input, lambda x: _AvgPool2d.apply(x, params=params))
+    return _batched(input, lambda x: AvgPool2d.apply(x, params=params))
 
 
 def _adaptive_size(input, output_size):
@@ -152,4 +105,4 @@ def adaptive_avg_pool2d(input, output_size):
     output; a ``None`` entry keeps that input size."""
     _check_input("adaptive_avg_pool2d", input)
     size = _adaptive_size(input, output_size)
-    return _batched(input, lambda x: _AdaptiveAvgPool2d.apply(x, output_size=size))
+    return _batched(input, lambda x: AdaptiveAvgPool2d.apply(x, output_size=size))

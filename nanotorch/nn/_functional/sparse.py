@@ -1,76 +1,17 @@
 """Lookup tables: ``embedding`` (with padding_idx, max_norm, scale_grad_by_freq) and
-``one_hot``."""
+``one_hot``; the embedding op is in ``ops/embedding.py``."""
 from __future__ import annotations
 
 import numpy as np
 
-from ...autograd.function import Op
 from ...autograd.grad_mode import no_grad
+from ...ops.embedding import Embedding
 from ...tensor import Tensor
-
-
-def _row_scale(indices, num_weights, padding_idx, scale_grad_by_freq, dtype):
-    """Per-lookup gradient factor (0 for padding_idx, 1/count with scale_grad_by_freq),
-    or None when every factor is 1."""
-    if padding_idx is None and not scale_grad_by_freq:
-        return None
-    flat = indices.reshape(-1)
-    f = np.ones(flat.shape, dtype=dtype)
-    if scale_grad_by_freq:
-        f /= np.bincount(flat, minlength=num_weights)[flat].astype(dtype)
-    if padding_idx is not None:
-        f[flat == padding_idx] = 0
-    return f.reshape(indices.shape + (1,))
-
-
-class _Embedding(Op, backward_name="EmbeddingBackward0"):
-    """``weight[indices]``; the gradient is scattered back by ``_EmbeddingScatter``."""
-
-    def forward(self, weight, indices, padding_idx, scale_grad_by_freq):
-        self.indices = indices
-        self.args = (weight.shape[0], padding_idx, scale_grad_by_freq)
-        return np.take(weight, indices, axis=0)
-
-    def backward(self, g):
-        n, padding_idx, freq = self.args
-        return _EmbeddingScatter.apply(g, indices=self.indices, num_weights=n,
-                                       padding_idx=padding_idx, scale_grad_by_freq=freq)
-
-    def _release_extra(self):
-        self.indices = None
-
-
-class _EmbeddingScatter(Op, backward_name="EmbeddingDenseBackward0"):
-    """Sum the rows of ``g`` into a ``(num_weights, dim)`` gradient (the adjoint of the
-    lookup, padding rows excluded)."""
-
-    def forward(self, g, indices, num_weights, padding_idx, scale_grad_by_freq):
-        self.indices = indices
-        self.args = (padding_idx, scale_grad_by_freq)
-        dim = g.shape[-1]
-        g2 = g.reshape(-1, dim)
-        scale = _row_scale(indices, num_weights, padding_idx, scale_grad_by_freq, g.dtype)
-        if scale is not None:
-            g2 = g2 * scale.reshape(-1, 1)
-        out = np.zeros((num_weights, dim), dtype=g.dtype)
-        np.add.at(out, indices.reshape(-1), g2)
-        self.num_weights = num_weights
-        return out
-
-    def backward(self, gg):
-        padding_idx, freq = self.args
-        rows = _Embedding.apply(gg, indices=self.indices, padding_idx=padding_idx,
-                                scale_grad_by_freq=freq)
-        scale = _row_scale(self.indices, self.num_weights, padding_idx, freq, gg._array.dtype)
-        return rows if scale is None else rows * Tensor._wrap(scale)
-
-    def _release_extra(self):
-        self.indices = None
+from ._checks import check_tensor
 
 
 def _check_indices(input, name):
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    check_tensor(input, "input", name)
     if input._array.dtype not in (np.int64, np.int32):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {input.dtype} instead "
@@ -116,15 +57,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if max_norm is not None:
         with no_grad():
             _renorm_rows(weight, idx, float(max_norm), float(norm_type))
-    return _Embedding.apply(weight, indices=idx, padding_idx=padding_idx,
+    return Embedding.apply(weight, indices=idx, padding_idx=padding_idx,
                             scale_grad_by_freq=bool(scale_grad_by_freq))
 
 
 def one_hot(tensor, num_classes=-1):
     """int64 tensor of shape ``tensor.shape + (num_classes,)`` with a 1 at each index."""
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"one_hot(): argument 'tensor' must be Tensor, not "
-                        f"{type(tensor).__name__}")
+    check_tensor(tensor, "tensor", "one_hot")
     if tensor._array.dtype != np.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     idx = tensor._array

@@ -5,7 +5,8 @@ import math
 
 from ... import creation
 from .. import init
-from .._functional.conv import _pair, conv2d
+from .._functional._checks import pair as _pair
+from .._functional.conv import conv2d
 from ..parameter import Parameter
 from .module import Module
 
