@@ -11,16 +11,21 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from nanotorch.kernels.conv import conv2d_backward, conv2d_forward  # noqa: E402
+# nanotorch before torch: importing torch first slows nanotorch's kernels down
+from nanotorch.kernels.conv import conv2d_backward, conv2d_forward  # noqa: E402, I001
 from nanotorch.kernels.pool import (  # noqa: E402
-    adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward,
-    avg_pool2d_backward, avg_pool2d_forward,
-    max_pool2d_backward, max_pool2d_forward,
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool2d_forward,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
 )
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 # name, (N, C, H, W), (O, kh, kw), stride, padding, groups, need_input
 CONVS = [

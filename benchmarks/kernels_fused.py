@@ -6,17 +6,19 @@ Prints the median time of each, ratio = ours / torch of the medians (below 1:
 we are faster), and the minimum times (steadier on a shared machine). Both
 sides use 2 threads; the first call of each kernel (Numba compile) is not timed.
 """
-import argparse
+import argparse  # noqa: I001  (nanotorch is imported before torch, on purpose)
 import time
 
 import numpy as np
-import torch
 
+# nanotorch before torch: importing torch first slows nanotorch's kernels down
 from nanotorch.kernels import activation as A
 from nanotorch.kernels import loss as L
 from nanotorch.kernels import norm as N
 from nanotorch.kernels import optim as O
 from nanotorch.kernels import softmax as S
+
+import torch
 
 torch.set_num_threads(2)
 F = torch.nn.functional

@@ -36,8 +36,9 @@ def main():
     with tempfile.TemporaryDirectory() as cache:
         cold = run_once(cache)
         warm = min(run_once(cache) for _ in range(3))
-    print(f"cold (empty Numba cache): import {cold[0]:.2f} s, import + first W1 step {cold[1]:.2f} s")
-    print(f"warm (cached kernels):    import {warm[0]:.2f} s, import + first W1 step {warm[1]:.2f} s")
+    for label, (imp, total) in (("cold (empty Numba cache):", cold),
+                                ("warm (cached kernels):", warm)):
+        print(f"{label:26s}import {imp:.2f} s, import + first W1 step {total:.2f} s")
 
 
 if __name__ == "__main__":

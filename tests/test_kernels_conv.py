@@ -1,6 +1,6 @@
 """Parity of nanotorch.kernels.conv with torch.nn.functional.conv2d (values and gradients)."""
-import numpy as np
 import numba
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -214,6 +214,7 @@ def test_bad_bias_grad_and_dtype():
 def test_concurrent_calls_from_user_threads():
     # each calling thread has its own column workspace; the worker pool is shared
     import threading
+
     from nanotorch.kernels import _workers
     rng = np.random.default_rng(5)
     cases = [(rng.standard_normal((6, 3, 9, 9)), rng.standard_normal((4, 3, 3, 3))),

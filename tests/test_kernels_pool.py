@@ -6,9 +6,12 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from nanotorch.kernels.pool import (  # noqa: E402
-    adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward,
-    avg_pool2d_backward, avg_pool2d_forward,
-    max_pool2d_backward, max_pool2d_forward,
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool2d_forward,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
 )
 
 TOL = {np.float64: dict(rtol=1e-12, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-5)}

@@ -1,15 +1,30 @@
-"""Launching parallel Numba kernels: small jobs run on one thread."""
+"""When a Numba kernel runs on several threads, and in what slices.
+
+The two thresholds are the one place that decides between one thread and the
+pool; below them the thread hand-off costs more than it saves (and on a busy
+machine a parallel region can stall waiting for a descheduled thread).
+"""
 from __future__ import annotations
 
-from numba import get_num_threads, set_num_threads
+from numba import get_num_threads, njit, set_num_threads
 
+# Kernels that do real work per element (exp, reductions over lines: softmax,
+# losses, norms): parallel from this many elements touched.
 PARALLEL_MIN = 1 << 14
+# Streaming kernels that do about one multiply-add per element loaded
+# (activation backwards, ReLU, optimizer updates) need more elements to pay for
+# the hand-off: measured on 2 cores, parallel wins from ~5e4 elements.
+PARALLEL_MIN_STREAMING = 1 << 16
+# Elements per slice when a streaming kernel is split across threads.
+CHUNK = 1 << 14
+# Lines handled side by side (one work item) when a kernel reduces an axis that
+# is not the last: its inner loops then run along the contiguous last axis.
+BLOCK = 256
 
 
 def launch(kernel, work, *args):
     """Call a parallel kernel, on one thread when ``work`` (elements touched) is
-    small: there the thread hand-off costs more than it saves, and on a busy
-    machine a parallel region can stall waiting for a descheduled thread."""
+    below PARALLEL_MIN."""
     if work >= PARALLEL_MIN:
         return kernel(*args)
     prev = get_num_threads()
@@ -18,3 +33,18 @@ def launch(kernel, work, *args):
         return kernel(*args)
     finally:
         set_num_threads(prev)
+
+
+@njit(inline="always")
+def block_count(length):
+    """Blocks of BLOCK positions that cover ``length``."""
+    return (length + BLOCK - 1) // BLOCK
+
+
+@njit(inline="always")
+def block_of(item, nblocks, length):
+    """(row, lo, hi) of work item ``item`` when each row's ``length`` positions
+    are cut into ``nblocks`` blocks of BLOCK."""
+    row = item // nblocks
+    lo = (item - row * nblocks) * BLOCK
+    return row, lo, min(length, lo + BLOCK)

@@ -8,11 +8,11 @@ busy: measured 2-3x faster on the resnet18 convolutions.
 """
 from __future__ import annotations
 
-import os
 import itertools
+import os
 import threading
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 
 import numpy as np
 from numba import get_num_threads

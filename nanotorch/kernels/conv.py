@@ -10,6 +10,7 @@ Columns are built for a chunk of m samples at a time, laid out
 import numpy as np
 from numba import njit, prange
 
+from ._math import in_bounds_span
 from ._workers import WorkQueue, even_bands, run_split, worker_count, workspace
 
 __all__ = ["conv2d_forward", "conv2d_backward"]
@@ -71,16 +72,6 @@ def _is_pointwise(w, stride, padding, dilation):
 # loops (measured ~3x slower im2col).
 
 
-@njit(cache=True, inline="always")
-def _valid_range(off, s, size, n_out):
-    """Output positions o in [lo, hi) with 0 <= o*s + off < size."""
-    lo = 0 if off >= 0 else (s - 1 - off) // s
-    hi = (size - 1 - off) // s + 1 if size - 1 - off >= 0 else 0
-    hi = min(hi, n_out)
-    lo = min(lo, hi)
-    return lo, hi
-
-
 # _im2col/_col2im are serial and release the GIL: the parallelism comes from
 # worker threads each taking a share of the samples (_workers.run_split).
 @njit(cache=True, nogil=True)
@@ -96,7 +87,7 @@ def _im2col(xf, geo, m, cf):
         k = r - c * (KH * KW)
         i = k // KW
         j = k - i * KW
-        lo, hi = _valid_range(j * dw - pw, sw, W, OW)
+        lo, hi = in_bounds_span(j * dw - pw, sw, W, OW)
         for oh in range(OH):
             h = oh * sh - ph + i * dh
             dst = np.uint64(t * L + oh * OW)
@@ -132,7 +123,7 @@ def _col2im(cf, geo, m, gxf):
         for i in range(KH):
             for j in range(KW):
                 row = ((c * KH + i) * KW + j) * m + n
-                lo, hi = _valid_range(j * dw - pw, sw, W, OW)
+                lo, hi = in_bounds_span(j * dw - pw, sw, W, OW)
                 for oh in range(OH):
                     h = oh * sh - ph + i * dh
                     if h < 0 or h >= H:
@@ -147,6 +138,38 @@ def _col2im(cf, geo, m, gxf):
                             gxf[dst + np.uint64(q * sw)] += cf[src + np.uint64(q)]
 
 
+@njit(inline="always")
+def _axpy(a, x, x0, xs, y, y0, ys, n):
+    """y[y0 + q*ys] += a * x[x0 + q*xs] for q < n (uint64 offsets); the unit-stride
+    case is a loop of its own, which LLVM vectorises."""
+    if xs == 1 and ys == 1:
+        for q in range(n):
+            y[y0 + np.uint64(q)] += a * x[x0 + np.uint64(q)]
+    else:
+        for q in range(n):
+            y[y0 + np.uint64(q * ys)] += a * x[x0 + np.uint64(q * xs)]
+
+
+@njit(inline="always")
+def _dw_taps(wf, o, geo, xf, xb, yf, yb, adjoint):
+    """Every tap of depthwise output channel o between the input plane at xf[xb:]
+    and the output plane at yf[yb:]: y += w * x, or with ``adjoint`` (a constant
+    in each caller) x += w * y."""
+    C, H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW = geo
+    for i in range(KH):
+        ohlo, ohhi = in_bounds_span(i * dh - ph, sh, H, OH)
+        for j in range(KW):
+            wv = wf[(o * KH + i) * KW + j]
+            lo, hi = in_bounds_span(j * dw - pw, sw, W, OW)
+            for oh in range(ohlo, ohhi):
+                xo = np.uint64(xb + (oh * sh - ph + i * dh) * W + lo * sw + j * dw - pw)
+                yo = np.uint64(yb + oh * OW + lo)
+                if adjoint:
+                    _axpy(wv, yf, yo, 1, xf, xo, sw, hi - lo)
+                else:
+                    _axpy(wv, xf, xo, sw, yf, yo, 1, hi - lo)
+
+
 @njit(parallel=True, cache=True)
 def _dw_forward(xf, wf, b, geo, N, O, yf):
     """Depthwise conv: output channel o reads input channel o // (O // C)."""
@@ -159,20 +182,7 @@ def _dw_forward(xf, wf, b, geo, N, O, yf):
         yb = t * OH * OW
         for e in range(OH * OW):
             yf[np.uint64(yb + e)] = b[o]
-        for i in range(KH):
-            ohlo, ohhi = _valid_range(i * dh - ph, sh, H, OH)
-            for j in range(KW):
-                wv = wf[(o * KH + i) * KW + j]
-                lo, hi = _valid_range(j * dw - pw, sw, W, OW)
-                for oh in range(ohlo, ohhi):
-                    src = np.uint64(xb + (oh * sh - ph + i * dh) * W + lo * sw + j * dw - pw)
-                    dst = np.uint64(yb + oh * OW + lo)
-                    if sw == 1:
-                        for q in range(hi - lo):
-                            yf[dst + np.uint64(q)] += wv * xf[src + np.uint64(q)]
-                    else:
-                        for q in range(hi - lo):
-                            yf[dst + np.uint64(q)] += wv * xf[src + np.uint64(q * sw)]
+        _dw_taps(wf, o, geo, xf, xb, yf, yb, False)
 
 
 @njit(parallel=True, cache=True)
@@ -187,21 +197,7 @@ def _dw_grad_input(wf, gyf, geo, N, O, gxf):
         for e in range(H * W):
             gxf[np.uint64(gb + e)] = 0
         for o in range(c * M, (c + 1) * M):
-            yb = (n * O + o) * OH * OW
-            for i in range(KH):
-                ohlo, ohhi = _valid_range(i * dh - ph, sh, H, OH)
-                for j in range(KW):
-                    wv = wf[(o * KH + i) * KW + j]
-                    lo, hi = _valid_range(j * dw - pw, sw, W, OW)
-                    for oh in range(ohlo, ohhi):
-                        dst = np.uint64(gb + (oh * sh - ph + i * dh) * W + lo * sw + j * dw - pw)
-                        src = np.uint64(yb + oh * OW + lo)
-                        if sw == 1:
-                            for q in range(hi - lo):
-                                gxf[dst + np.uint64(q)] += wv * gyf[src + np.uint64(q)]
-                        else:
-                            for q in range(hi - lo):
-                                gxf[dst + np.uint64(q * sw)] += wv * gyf[src + np.uint64(q)]
+            _dw_taps(wf, o, geo, gxf, gb, gyf, (n * O + o) * OH * OW, True)
 
 
 @njit(parallel=True, cache=True)
@@ -217,9 +213,9 @@ def _dw_grad_weight(xf, gyf, geo, N, O, part):
         yb = t * OH * OW
         ab = np.uint64(t * OW)
         for i in range(KH):
-            ohlo, ohhi = _valid_range(i * dh - ph, sh, H, OH)
+            ohlo, ohhi = in_bounds_span(i * dh - ph, sh, H, OH)
             for j in range(KW):
-                lo, hi = _valid_range(j * dw - pw, sw, W, OW)
+                lo, hi = in_bounds_span(j * dw - pw, sw, W, OW)
                 # accumulate elementwise into a row (vectorises without
                 # reassociating a scalar sum), reduce once at the end
                 for q in range(OW):

@@ -14,15 +14,13 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._checks import check_float
+from ._math import FASTMATH as _FM
+from ._math import cast_like, line_max, vexp, vlog1p_unit, vsigmoid
+from ._threads import CHUNK, block_count, block_of
 from ._threads import launch as _launch
 
-from .activation import cast_like, line_max, vexp, vlog1p_unit, vsigmoid
-
-_FM = {"reassoc", "contract", "arcp"}
-# Below this many elements a kernel runs on one thread (see _launch).
 _REDUCTIONS = ("mean", "sum", "none")
-_BCE_CHUNK = 1 << 14
-_BLOCK = 256   # positions per block in the K-dim cross-entropy kernels
 
 
 # ------------------------------------------------------------ cross-entropy
@@ -190,12 +188,10 @@ def _ce_index_fwd(x, t, w, ignore, eps, lse, loss, wt):
             loss[i] = r[1]
             wt[i] = r[2]
     else:
-        nb = (ln + _BLOCK - 1) // _BLOCK
+        nb = block_count(ln)
         for item in prange(n * nb):
-            i = item // nb
-            l0 = (item - i * nb) * _BLOCK
-            _ce_index_block(x, i, l0, min(ln, l0 + _BLOCK), t, w, ignore, eps, wsum, lse, loss,
-                            wt)
+            i, l0, l1 = block_of(item, nb, ln)
+            _ce_index_block(x, i, l0, l1, t, w, ignore, eps, wsum, lse, loss, wt)
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -208,12 +204,10 @@ def _ce_index_bwd(x, t, w, ignore, eps, lse, gpos, out):
         for i in prange(n):
             _ce_index_line_bwd(x2[i], o2[i], w, t[i], ignore, eps, wsum, gpos[i], lse[i])
     else:
-        nb = (ln + _BLOCK - 1) // _BLOCK
+        nb = block_count(ln)
         for item in prange(n * nb):
-            i = item // nb
-            l0 = (item - i * nb) * _BLOCK
-            _ce_index_block_bwd(x, out, i, l0, min(ln, l0 + _BLOCK), t, w, ignore, eps, wsum,
-                                gpos, lse)
+            i, l0, l1 = block_of(item, nb, ln)
+            _ce_index_block_bwd(x, out, i, l0, l1, t, w, ignore, eps, wsum, gpos, lse)
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -254,14 +248,6 @@ def _ce_prob_bwd(x, p, w, eps, lse, gpos, out):
 
 
 
-
-def _check_float(arr, name):
-    if not isinstance(arr, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(arr).__name__}")
-    if arr.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{name} must be float32 or float64, got {arr.dtype}")
-
-
 def _check_reduction(reduction):
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
@@ -269,7 +255,7 @@ def _check_reduction(reduction):
 
 def _class_view(logits, name="logits"):
     """logits (N, C, *) or (C,) -> contiguous (N, C, L), batch shape of targets."""
-    _check_float(logits, name)
+    check_float(logits, name)
     if logits.ndim == 0:
         raise ValueError(f"{name} must have a class axis, got a 0-d array")
     c = logits.shape[0] if logits.ndim == 1 else logits.shape[1]
@@ -515,7 +501,7 @@ def _bce_span_bwd(x, y, w, pw, g, out):
 @njit(error_model="numpy")
 def _bce_chunking(n, r):
     """Elements per parallel chunk (a multiple of the period r) and chunk count."""
-    per = _BCE_CHUNK if r == 1 else r * max(1, _BCE_CHUNK // r)
+    per = CHUNK if r == 1 else r * max(1, CHUNK // r)
     return per, (n + per - 1) // per
 
 
@@ -585,7 +571,7 @@ def _periodic(arr, name, shape, dtype):
 
 
 def _bce_inputs(x, y, weight, pos_weight):
-    _check_float(x, "input")
+    check_float(x, "input")
     y = np.asarray(y)
     if y.shape != x.shape:
         raise ValueError(f"target shape {y.shape} must equal input shape {x.shape}")

@@ -9,11 +9,10 @@ Layer norm sees (M, D) rows.
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from ._threads import PARALLEL_MIN as _PARALLEL_MIN, launch as _launch
-
-# 'reassoc' lets LLVM vectorise the float64 sums; no NaN/Inf assumptions.
-_FM = {"reassoc", "contract", "arcp"}
-# Below this many elements a kernel runs on one thread (see _launch).
+from ._checks import check_float
+from ._math import FASTMATH as _FM
+from ._threads import PARALLEL_MIN
+from ._threads import launch as _launch
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -207,11 +206,9 @@ def _ln_backward(g, x, mean, invstd, w, gx, need_x, need_wb, nchunks):
 # ----------------------------------------------------------------- checks
 
 
-
-
 def _row_blocks(x):
     """How many row blocks to give threads in _col_sums / _ln_backward."""
-    work_threads = get_num_threads() if x.size >= _PARALLEL_MIN else 1
+    work_threads = get_num_threads() if x.size >= PARALLEL_MIN else 1
     return max(1, min(x.shape[0], work_threads))
 
 
@@ -235,13 +232,6 @@ def _channel_grad_sums(g3, x3, mu):
                    _row_blocks(x3))
 
 
-def _check_float(arr, name):
-    if not isinstance(arr, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(arr).__name__}")
-    if arr.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{name} must be float32 or float64, got {arr.dtype}")
-
-
 def _param(p, name, shape, dtype):
     """Contiguous float64 copy of a per-channel/per-feature parameter, or None."""
     if p is None:
@@ -255,7 +245,7 @@ def _param(p, name, shape, dtype):
 
 
 def _bn_view(x, name="x"):
-    _check_float(x, name)
+    check_float(x, name)
     if x.ndim < 2:
         raise ValueError(f"batch norm expects {name} of shape (N, C, *), got {x.shape}")
     n, c = x.shape[0], x.shape[1]
@@ -322,7 +312,7 @@ def batch_norm_eval_forward(x, running_mean, running_var, weight, bias, eps):
 
 def _bn_grad_view(grad_y, x):
     x3 = _bn_view(x)
-    _check_float(grad_y, "grad_y")
+    check_float(grad_y, "grad_y")
     if grad_y.shape != x.shape or grad_y.dtype != x.dtype:
         raise ValueError(f"grad_y {grad_y.shape} {grad_y.dtype} does not match "
                          f"x {x.shape} {x.dtype}")
@@ -390,7 +380,7 @@ def batch_norm_eval_backward(grad_y, x, running_mean, running_var, weight, eps,
 # ---------------------------------------------------------------- layer norm
 
 def _ln_view(x, normalized_ndim, name="x"):
-    _check_float(x, name)
+    check_float(x, name)
     if not isinstance(normalized_ndim, (int, np.integer)) or not 1 <= normalized_ndim <= x.ndim:
         raise ValueError(f"normalized_ndim must be in [1, {x.ndim}] for {name} of shape "
                          f"{x.shape}, got {normalized_ndim}")
@@ -428,7 +418,7 @@ def layer_norm_backward(grad_y, x, mean, invstd, weight, normalized_ndim,
     """Layer-norm gradients; returns (gx, gw, gb), None where not asked for."""
     x2, norm_shape = _ln_view(x, normalized_ndim)
     m, d = x2.shape
-    _check_float(grad_y, "grad_y")
+    check_float(grad_y, "grad_y")
     if grad_y.shape != x.shape or grad_y.dtype != x.dtype:
         raise ValueError(f"grad_y {grad_y.shape} {grad_y.dtype} does not match "
                          f"x {x.shape} {x.dtype}")

@@ -7,9 +7,7 @@ dtype so a float32 update rounds like a float32 update elsewhere.
 import numpy as np
 from numba import njit, prange
 
-# Below this many elements one thread beats the thread-pool hand-off.
-_PARALLEL_MIN = 1 << 16
-_CHUNK = 1 << 14
+from ._threads import CHUNK, PARALLEL_MIN_STREAMING
 
 
 @njit(cache=True, error_model="numpy")
@@ -61,9 +59,9 @@ def _adam(p, g, m, v, vmax, c, amsgrad, maximize, decoupled):
 @njit(cache=True, parallel=True, error_model="numpy")
 def _sgd_parallel(p, g, buf, c, use_momentum, nesterov, maximize, first_step):
     n = p.size
-    for ch in prange((n + _CHUNK - 1) // _CHUNK):
-        lo = ch * _CHUNK
-        hi = min(n, lo + _CHUNK)
+    for ch in prange((n + CHUNK - 1) // CHUNK):
+        lo = ch * CHUNK
+        hi = min(n, lo + CHUNK)
         b = buf[lo:hi] if use_momentum else buf
         _sgd(p[lo:hi], g[lo:hi], b, c, use_momentum, nesterov, maximize, first_step)
 
@@ -71,9 +69,9 @@ def _sgd_parallel(p, g, buf, c, use_momentum, nesterov, maximize, first_step):
 @njit(cache=True, parallel=True, error_model="numpy")
 def _adam_parallel(p, g, m, v, vmax, c, amsgrad, maximize, decoupled):
     n = p.size
-    for ch in prange((n + _CHUNK - 1) // _CHUNK):
-        lo = ch * _CHUNK
-        hi = min(n, lo + _CHUNK)
+    for ch in prange((n + CHUNK - 1) // CHUNK):
+        lo = ch * CHUNK
+        hi = min(n, lo + CHUNK)
         vm = vmax[lo:hi] if amsgrad else vmax
         _adam(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], vm, c, amsgrad, maximize, decoupled)
 
@@ -128,7 +126,7 @@ def sgd_step(param, grad, momentum_buf, lr, momentum=0.0, dampening=0.0, weight_
     else:
         buf = np.empty(0, param.dtype)
     c = np.array([lr, momentum, 1.0 - dampening, weight_decay], dtype=param.dtype)
-    run = _sgd_parallel if p.size >= _PARALLEL_MIN else _sgd
+    run = _sgd_parallel if p.size >= PARALLEL_MIN_STREAMING else _sgd
     run(p, g, buf, c, use_momentum, bool(nesterov), bool(maximize), bool(first_step))
 
 
@@ -157,5 +155,5 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.999
     wgt = np.array(1.0 - beta1, dtype=param.dtype)
     c = np.array([lr, wgt, 1 - wgt, beta2, 1.0 - beta2, eps, weight_decay,
                   1.0 - lr * weight_decay, lr / bc1, bc2 ** 0.5], dtype=param.dtype)
-    run = _adam_parallel if p.size >= _PARALLEL_MIN else _adam
+    run = _adam_parallel if p.size >= PARALLEL_MIN_STREAMING else _adam
     run(p, g, m, v, vmax, c, amsgrad, bool(maximize), bool(decoupled_weight_decay))

@@ -9,7 +9,7 @@ start / end / divisor arrays.
 import numpy as np
 from numba import njit, prange
 
-from .conv import _valid_range as _out_span  # outputs [lo, hi) whose tap is in bounds
+from ._math import first_in_bounds, in_bounds_span
 
 __all__ = [
     "max_pool2d_forward", "max_pool2d_backward",
@@ -104,15 +104,6 @@ def _adaptive_params(name, shape, output_size, dtype):
 # Numba kernels
 
 
-@njit(cache=True, inline="always")
-def _valid_range(off, d, size, k):
-    """Taps i in [lo, hi) with 0 <= off + i*d < size; lo0 = first tap >= 0, unclipped."""
-    lo0 = 0 if off >= 0 else (d - 1 - off) // d
-    hi = (size - 1 - off) // d + 1 if size - 1 - off >= 0 else 0
-    hi = min(hi, k)
-    return lo0, min(lo0, hi), hi
-
-
 @njit(parallel=True, cache=True)
 def _max_forward(x, KH, KW, sh, sw, ph, pw, dh, dw, y, idx):
     N, C, H, W = x.shape
@@ -125,10 +116,12 @@ def _max_forward(x, KH, KW, sh, sw, ph, pw, dh, dw, y, idx):
         ip = idx[n, c]
         for oh in range(OH):
             h0 = oh * sh - ph
-            i0, ilo, ihi = _valid_range(h0, dh, H, KH)
+            i0 = first_in_bounds(h0, dh)
+            ilo, ihi = in_bounds_span(h0, dh, H, KH)
             for ow in range(OW):
                 w0 = ow * sw - pw
-                j0, jlo, jhi = _valid_range(w0, dw, W, KW)
+                j0 = first_in_bounds(w0, dw)
+                jlo, jhi = in_bounds_span(w0, dw, W, KW)
                 best = -np.inf
                 # PyTorch's index when nothing beats -inf: first tap >= 0
                 bi = (h0 + i0 * dh) * W + w0 + j0 * dw
@@ -154,7 +147,7 @@ def _max_forward_values(x, KH, KW, sh, sw, ph, pw, dh, dw, y):
         xb = t * H * W
         for oh in range(OH):
             h0 = oh * sh - ph
-            i0, ilo, ihi = _valid_range(h0, dh, H, KH)
+            ilo, ihi = in_bounds_span(h0, dh, H, KH)
             yb = np.uint64((t * OH + oh) * OW)
             for ow in range(OW):
                 yf[yb + np.uint64(ow)] = -np.inf
@@ -162,7 +155,7 @@ def _max_forward_values(x, KH, KW, sh, sw, ph, pw, dh, dw, y):
                 h = h0 + i * dh
                 for j in range(KW):
                     off = j * dw - pw
-                    lo, hi = _out_span(off, sw, W, OW)
+                    lo, hi = in_bounds_span(off, sw, W, OW)
                     if hi <= lo:
                         continue
                     src = np.uint64(xb + h * W + lo * sw + off)
@@ -192,6 +185,16 @@ def _max_backward(gy, idx, gx, bad):
         bad[p] = nbad
 
 
+@njit(inline="always")
+def _window_runs(base, W, h0, h1, w0, w1):
+    """The window rows h0:h1, columns w0:w1 of the plane at flat offset ``base``, as
+    (start, runs, length): ``runs`` contiguous runs of ``length`` elements, W apart.
+    A full-width window is one run, so its loop is long enough to vectorise."""
+    if w0 == 0 and w1 == W:
+        return base + h0 * W, min(h1 - h0, 1), (h1 - h0) * W
+    return base + h0 * W + w0, h1 - h0, w1 - w0
+
+
 # reassoc lets LLVM vectorise the window sums (a serial add chain is ~5x slower)
 @njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
 def _window_avg_forward(x, hs, he, hd, ws, we, wd, y):
@@ -205,16 +208,12 @@ def _window_avg_forward(x, hs, he, hd, ws, we, wd, y):
         base = t * H * W
         for oh in range(OH):
             for ow in range(OW):
+                start, runs, length = _window_runs(base, W, hs[oh], he[oh], ws[ow], we[ow])
                 s = 0.0
-                if ws[ow] == 0 and we[ow] == W:  # full-width window: one contiguous run
-                    b = np.uint64(base + hs[oh] * W)
-                    for k in range((he[oh] - hs[oh]) * W):
+                for r in range(runs):
+                    b = np.uint64(start + r * W)
+                    for k in range(length):
                         s += xf[b + np.uint64(k)]
-                else:
-                    for h in range(hs[oh], he[oh]):
-                        b = np.uint64(base + h * W)
-                        for w in range(ws[ow], we[ow]):
-                            s += xf[b + np.uint64(w)]
                 div = hd[oh] * wd[ow]
                 yp[oh, ow] = s / div if div != 0 else 0.0
 
@@ -237,15 +236,11 @@ def _window_avg_backward(gy, hs, he, hd, ws, we, wd, gx):
                 if div == 0:
                     continue
                 g = gyp[oh, ow] / div
-                if ws[ow] == 0 and we[ow] == W:  # full-width window: one contiguous run
-                    b = np.uint64(base + hs[oh] * W)
-                    for k in range((he[oh] - hs[oh]) * W):
+                start, runs, length = _window_runs(base, W, hs[oh], he[oh], ws[ow], we[ow])
+                for r in range(runs):
+                    b = np.uint64(start + r * W)
+                    for k in range(length):
                         gf[b + np.uint64(k)] += g
-                else:
-                    for h in range(hs[oh], he[oh]):
-                        b = np.uint64(base + h * W)
-                        for w in range(ws[ow], we[ow]):
-                            gf[b + np.uint64(w)] += g
 
 
 # ----------------------------------------------------------------------------

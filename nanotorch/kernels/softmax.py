@@ -11,13 +11,11 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._checks import check_float
+from ._math import FASTMATH as _FM
+from ._math import cast_like, line_max, vexp
+from ._threads import block_count, block_of
 from ._threads import launch as _launch
-
-from .activation import cast_like, line_max, vexp
-
-_FM = {"reassoc", "contract", "arcp"}
-# Below this many elements a kernel runs on one thread (see _launch).
-_BLOCK = 256   # lines handled side by side when the axis is not the last
 
 
 @njit(error_model="numpy", fastmath=_FM)
@@ -166,11 +164,10 @@ def _softmax_fwd(x, out, log):
         for p in prange(pre):
             _line_softmax(x2[p], o2[p], log)
     else:
-        nb = (post + _BLOCK - 1) // _BLOCK
+        nb = block_count(post)
         for item in prange(pre * nb):
-            p = item // nb
-            k0 = (item - p * nb) * _BLOCK
-            _block_softmax(x, out, p, k0, min(post, k0 + _BLOCK), log)
+            p, k0, k1 = block_of(item, nb, post)
+            _block_softmax(x, out, p, k0, k1, log)
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -183,11 +180,10 @@ def _softmax_bwd(g, y, out, log):
         for p in prange(pre):
             _line_softmax_bwd(g2[p], y2[p], o2[p], log)
     else:
-        nb = (post + _BLOCK - 1) // _BLOCK
+        nb = block_count(post)
         for item in prange(pre * nb):
-            p = item // nb
-            k0 = (item - p * nb) * _BLOCK
-            _block_softmax_bwd(g, y, out, p, k0, min(post, k0 + _BLOCK), log)
+            p, k0, k1 = block_of(item, nb, post)
+            _block_softmax_bwd(g, y, out, p, k0, k1, log)
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -199,20 +195,11 @@ def _logsumexp(x, out):
         for p in prange(pre):
             out[p, 0] = _line_logsumexp(x2[p])
     else:
-        nb = (post + _BLOCK - 1) // _BLOCK
+        nb = block_count(post)
         for item in prange(pre * nb):
-            p = item // nb
-            k0 = (item - p * nb) * _BLOCK
-            _block_logsumexp(x, out, p, k0, min(post, k0 + _BLOCK))
+            p, k0, k1 = block_of(item, nb, post)
+            _block_logsumexp(x, out, p, k0, k1)
 
-
-
-
-def _check(x, name):
-    if not isinstance(x, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(x).__name__}")
-    if x.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{name} must be float32 or float64, got {x.dtype}")
 
 
 def _norm_axis(axis, ndim, shape):
@@ -234,7 +221,7 @@ def _as3d(x, axis):
 
 
 def _forward(x, axis, log):
-    _check(x, "x")
+    check_float(x, "x")
     ax = _norm_axis(axis, x.ndim, x.shape)
     x3 = _as3d(x, ax)
     out = np.empty_like(x3)
@@ -244,8 +231,8 @@ def _forward(x, axis, log):
 
 
 def _backward(grad_y, y, axis, log):
-    _check(grad_y, "grad_y")
-    _check(y, "y")
+    check_float(grad_y, "grad_y")
+    check_float(y, "y")
     if grad_y.shape != y.shape or grad_y.dtype != y.dtype:
         raise ValueError(f"grad_y {grad_y.shape} {grad_y.dtype} does not match "
                          f"y {y.shape} {y.dtype}")
@@ -282,7 +269,7 @@ def logsumexp(x, axis, keepdims=False):
 
     An empty reduction gives -inf; a +inf entry gives +inf.
     """
-    _check(x, "x")
+    check_float(x, "x")
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     axes = tuple(sorted(_norm_axis(a, x.ndim, x.shape) for a in axes))
     if len(set(axes)) != len(axes):
