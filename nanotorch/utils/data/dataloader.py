@@ -12,6 +12,7 @@ import copy
 
 import numpy as np
 
+from ... import random
 from ...functions import stack
 from ...tensor import Tensor
 from .dataset import IterableDataset, Subset, TensorDataset
@@ -240,6 +241,10 @@ class DataLoader:
         return len(self._index_sampler)
 
     def __iter__(self):
+        # PyTorch draws each iterator's worker base seed (one int64 ``random_()``) when the
+        # iterator is made, before the sampler's first draw; drawing it too keeps the global
+        # stream (and so shuffling and everything after) in step with torch.
+        self._base_seed = int(random.random_bits((), np.int64, self.generator))
         if isinstance(self.dataset, IterableDataset):
             return self._iter_stream()
         return self._iter_map()

@@ -6,7 +6,7 @@ import bisect
 import math
 import warnings
 
-from ...random import default_generator, rng
+from ...random import default_generator, permutation
 from ...tensor import Tensor
 
 
@@ -153,7 +153,7 @@ def random_split(dataset, lengths, generator=default_generator):
         if int(length) != length or length < 0:
             raise ValueError(f"split lengths must be non-negative integers, got {length} at "
                              f"index {i}")
-    order = rng(generator).permutation(n).tolist()
+    order = permutation(n, generator).tolist()
     out, offset = [], 0
     for length in lengths:
         out.append(Subset(dataset, order[offset:offset + int(length)]))

@@ -5,7 +5,7 @@ import itertools
 
 import numpy as np
 
-from ...random import rng
+from ... import random
 
 
 class Sampler:
@@ -31,13 +31,13 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
-def _fresh_rng(generator):
-    """The numpy generator to draw one pass from. Without ``generator`` a seed is taken
-    from the global generator, so each pass consumes a fixed amount of global randomness."""
+def _pass_generator(generator):
+    """The generator one pass draws from. Without ``generator``, PyTorch seeds a fresh one
+    with a 63-bit ``random_()`` draw from the global generator; so does this."""
     if generator is not None:
-        return rng(generator)
-    seed = int(rng(None).integers(0, 2 ** 63 - 1))
-    return np.random.Generator(np.random.PCG64(seed))
+        return generator
+    seed = int(random.random_bits((), np.int64))
+    return random.Generator().manual_seed(seed)
 
 
 class RandomSampler(Sampler):
@@ -63,13 +63,15 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         n = len(self.data_source)
-        gen = _fresh_rng(self.generator)
-        if self.replacement:
-            yield from gen.integers(0, n, size=self.num_samples).tolist()
+        gen = _pass_generator(self.generator)
+        if self.replacement:   # in chunks of 32, as PyTorch draws them
+            for _ in range(self.num_samples // 32):
+                yield from random.integers((32,), 0, n, generator=gen).tolist()
+            yield from random.integers((self.num_samples % 32,), 0, n, generator=gen).tolist()
             return
         for _ in range(self.num_samples // n):
-            yield from gen.permutation(n).tolist()
-        yield from gen.permutation(n)[:self.num_samples % n].tolist()
+            yield from random.permutation(n, gen).tolist()
+        yield from random.permutation(n, gen)[:self.num_samples % n].tolist()
 
     def __len__(self):
         return self.num_samples
@@ -83,11 +85,48 @@ class SubsetRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self):
-        for i in rng(self.generator).permutation(len(self.indices)).tolist():
+        for i in random.permutation(len(self.indices), self.generator).tolist():
             yield self.indices[i]
 
     def __len__(self):
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probability proportional to ``weights`` (with or
+    without replacement), by ``multinomial`` on float64 weights as in PyTorch."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or \
+                num_samples <= 0:
+            raise ValueError("num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError("replacement should be a boolean value, but got "
+                             f"replacement={replacement}")
+        arr = getattr(weights, "_array", weights)
+        weights = np.asarray(arr, dtype=np.float64)
+        if weights.ndim != 1:
+            raise ValueError("weights should be a 1d sequence but given weights have shape "
+                             f"{tuple(weights.shape)}")
+        if not replacement and num_samples > weights.size:
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                               "replacement")
+        if np.any(weights < 0) or not np.all(np.isfinite(weights)) or weights.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (weights must be finite, "
+                               "non-negative and not all zero)")
+        self.weights = weights
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self):
+        draws = random.multinomial(self.weights.reshape(1, -1), self.num_samples,
+                                   self.replacement, self.generator)
+        yield from draws[0].tolist()
+
+    def __len__(self):
+        return self.num_samples
 
 
 class BatchSampler(Sampler):
@@ -119,4 +158,4 @@ class BatchSampler(Sampler):
 
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "BatchSampler"]
+           "WeightedRandomSampler", "BatchSampler"]
