@@ -110,3 +110,24 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=1):
 
     return gradcheck(first_grads, tuple(inputs) + tuple(vs), eps=eps, atol=atol, rtol=rtol,
                      seed=seed)
+
+
+def assert_same_tree(a, b, where="value"):
+    """Bit-identical nested values (checkpoints): tensors by dtype, shape and bytes, numbers
+    and strings exactly (NaN equals NaN), dicts by keys, lists in order."""
+    if isinstance(a, nt.Tensor):
+        assert isinstance(b, nt.Tensor), where
+        assert a.dtype == b.dtype and tuple(a.shape) == tuple(b.shape), where
+        assert a.numpy().tobytes() == b.numpy().tobytes(), where
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), (where, sorted(a), sorted(b))
+        for k in a:
+            assert_same_tree(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert isinstance(b, (list, tuple)) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same_tree(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and np.isnan(a):
+        assert isinstance(b, float) and np.isnan(b), where
+    else:
+        assert type(a) is type(b) and a == b, (where, a, b)

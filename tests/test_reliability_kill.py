@@ -1,6 +1,7 @@
 """The fine-tuning recipe survives being killed: SIGKILL at random points never leaves an
 unreadable checkpoint, SIGINT saves one and exits 130, and ``--resume auto`` finishes with
-weights bit-identical to an uninterrupted run."""
+weights, optimizer state and metrics history bit-identical to an uninterrupted run, with
+and without augmentation and feature caching."""
 import random
 import signal
 import subprocess
@@ -8,28 +9,34 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
+from helpers import assert_same_tree
+from test_recipe import _make_npz
 
 import nanotorch as nt
 from recipes import finetune
 
-from test_recipe import _make_npz
-
 ROOT = Path(__file__).resolve().parent.parent
 EPOCHS = 3
 CK = "checkpoint.safetensors"
-_WALL = {}  # seconds the uninterrupted subprocess run took
+MODES = {  # how each run trains; "plain" is the default of these tests
+    "plain": ("--freeze", "layer3", "--cache-features", "off"),
+    "augment": ("--freeze", "layer3", "--augment"),
+    "cached": ("--freeze", "backbone", "--cache-features", "on"),
+}
+_REFERENCES = {}  # mode -> (final checkpoint, seconds the uninterrupted subprocess took)
 
 
-def _argv(data, out, *extra):
+def _argv(data, out, *extra, mode="plain"):
     return ["--model", "resnet18", "--weights", "none", "--data", str(data), "--image-size", "32",
-            "--epochs", str(EPOCHS), "--batch-size", "16", "--lr", "0.05", "--freeze", "layer3",
-            "--cache-features", "off", "--out", str(out), *extra]
+            "--epochs", str(EPOCHS), "--batch-size", "16", "--lr", "0.05", *MODES[mode],
+            "--out", str(out), *extra]
 
 
-def _spawn(data, out, *extra, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-    return subprocess.Popen([sys.executable, "-m", "recipes.finetune", *_argv(data, out, *extra)],
+def _spawn(data, out, *extra, mode="plain", stdout=subprocess.DEVNULL,
+           stderr=subprocess.DEVNULL):
+    return subprocess.Popen([sys.executable, "-m", "recipes.finetune",
+                             *_argv(data, out, *extra, mode=mode)],
                             cwd=ROOT, stdout=stdout, stderr=stderr)
 
 
@@ -38,14 +45,21 @@ def data(tmp_path_factory):
     return _make_npz(tmp_path_factory.mktemp("data") / "tiny.npz")
 
 
+def _reference(mode, data, tmp_path_factory):
+    """Final checkpoint of an uninterrupted run and its wall time (a subprocess, timed to
+    place the kills)."""
+    if mode not in _REFERENCES:
+        out = tmp_path_factory.mktemp(f"ref-{mode}")
+        t0 = time.monotonic()
+        assert _spawn(data, out, "--quiet", mode=mode).wait(timeout=120) == 0
+        _REFERENCES[mode] = nt.load(out / CK), time.monotonic() - t0
+    return _REFERENCES[mode]
+
+
 @pytest.fixture(scope="module")
 def reference(data, tmp_path_factory):
-    """Final model weights of an uninterrupted run (a subprocess, timed to place the kills)."""
-    out = tmp_path_factory.mktemp("ref")
-    t0 = time.monotonic()
-    assert _spawn(data, out, "--quiet").wait(timeout=120) == 0
-    _WALL["ref"] = time.monotonic() - t0
-    return nt.load(out / CK)["model"]
+    """Final model weights of an uninterrupted run of the plain mode."""
+    return _reference("plain", data, tmp_path_factory)[0]["model"]
 
 
 def _check_complete(path, reference):
@@ -68,11 +82,14 @@ def _assert_same_weights(out, reference):
         assert final["model"][k].numpy().tobytes() == v.numpy().tobytes(), k
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_sigkill_at_random_point_then_resume(seed, data, reference, tmp_path):
+@pytest.mark.parametrize("mode, seed", [("plain", 0), ("plain", 1), ("plain", 2),
+                                        ("augment", 0), ("augment", 1), ("cached", 0),
+                                        ("cached", 1)])
+def test_sigkill_at_random_point_then_resume(mode, seed, data, tmp_path, tmp_path_factory):
+    reference, wall = _reference(mode, data, tmp_path_factory)
     # somewhere between start-up and the last epoch's save
-    delay = random.Random(seed).uniform(0.3, 1.0) * _WALL["ref"]
-    proc = _spawn(data, tmp_path, "--quiet")
+    delay = random.Random(seed).uniform(0.3, 1.0) * wall
+    proc = _spawn(data, tmp_path, "--quiet", mode=mode)
     try:
         proc.wait(timeout=delay)
     except subprocess.TimeoutExpired:
@@ -80,12 +97,15 @@ def test_sigkill_at_random_point_then_resume(seed, data, reference, tmp_path):
         proc.wait(timeout=30)
     path = tmp_path / CK
     if path.exists():
-        _check_complete(path, reference)
+        _check_complete(path, reference["model"])
     # a killed save may leave its temp file behind; it must not disturb loading or resuming
-    leftovers = [p for p in tmp_path.iterdir() if p.name not in (CK, "best.safetensors")]
+    leftovers = [p for p in tmp_path.iterdir() if p.name not in (CK, "best.safetensors", ".lock")]
     assert all(p.name.endswith(".tmp") for p in leftovers), leftovers
-    finetune.train(finetune.parse_args(_argv(data, tmp_path, "--resume", "auto", "--quiet")))
-    _assert_same_weights(tmp_path, reference)
+    finetune.train(finetune.parse_args(_argv(data, tmp_path, "--resume", "auto", "--quiet",
+                                             mode=mode)))
+    # weights, optimizer state, metrics history and generator state: all bit for bit
+    assert_same_tree(reference, nt.load(tmp_path / CK), "checkpoint")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # removed at start
 
 
 def test_sigint_saves_checkpoint_exits_130_and_resumes(data, reference, tmp_path):

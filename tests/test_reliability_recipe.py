@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_same_tree
 from test_recipe import _make_npz
 
 import nanotorch as nt
@@ -127,26 +128,6 @@ def _reference(mode, data, tmp_path_factory):
     return _REFERENCE[mode]
 
 
-def _assert_same_tree(a, b, where="checkpoint"):
-    """Bit-identical nested checkpoints (tensors by bytes, numbers exactly, NaN-safe)."""
-    if isinstance(a, nt.Tensor):
-        assert isinstance(b, nt.Tensor), where
-        assert a.dtype == b.dtype and tuple(a.shape) == tuple(b.shape), where
-        assert a.numpy().tobytes() == b.numpy().tobytes(), where
-    elif isinstance(a, dict):
-        assert isinstance(b, dict) and set(a) == set(b), (where, sorted(a), sorted(b))
-        for k in a:
-            _assert_same_tree(a[k], b[k], f"{where}[{k!r}]")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            _assert_same_tree(x, y, f"{where}[{i}]")
-    elif isinstance(a, float) and np.isnan(a):
-        assert isinstance(b, float) and np.isnan(b), where
-    else:
-        assert a == b and type(a) is type(b), (where, a, b)
-
-
 def _sigint_at_training_step(monkeypatch, n):
     """Send this process SIGINT during the n-th training step (1-based), as Ctrl-C would."""
     orig = finetune.F.cross_entropy
@@ -180,7 +161,7 @@ def test_ctrl_c_then_resume_is_bit_identical(mode, stop, data, tmp_path, tmp_pat
     assert saved["partial"]["seen"] == 16 * (step + 1)  # the epoch's steps so far
     monkeypatch.setattr(finetune.F, "cross_entropy", orig)
     _train(data, tmp_path, *MODES[mode], "--resume", "auto")
-    _assert_same_tree(reference, nt.load(tmp_path / CK))
+    assert_same_tree(reference, nt.load(tmp_path / CK), "checkpoint")
 
 
 def test_augmented_runs_depend_on_the_seed_only(data, tmp_path):
