@@ -8,7 +8,7 @@ import numpy as np
 from . import _dtype
 from ._dtype import dtype as _DType
 from .autograd.grad_mode import is_grad_enabled
-from .autograd.node import AccumulateGrad
+from .autograd.node import AccumulateGrad, add_hook
 
 
 class Size(tuple):
@@ -294,20 +294,14 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is None:
-            from .autograd.node import _RemovableHandle
-            hooks = self._accumulator().leaf_hooks
-            hooks.append(hook)
-            return _RemovableHandle(hooks, hook)
+            return add_hook(self._accumulator().leaf_hooks, hook)
         return self.grad_fn.register_prehook_for_output(self._output_nr, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                                "tensors")
-        from .autograd.node import _RemovableHandle
-        hooks = self.__dict__.setdefault("_post_accumulate_hooks", [])
-        hooks.append(hook)
-        return _RemovableHandle(hooks, hook)
+        return add_hook(self.__dict__.setdefault("_post_accumulate_hooks", {}), hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate the gradient of this tensor into the leaves' ``.grad``."""

@@ -11,8 +11,8 @@ from .node import AccumulateGrad
 
 
 def _root_edges(tensors, grad_tensors):
-    from ..tensor import Tensor
     from ..creation import ones_like
+    from ..tensor import Tensor
 
     edges, grads = [], []
     for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
@@ -90,7 +90,6 @@ def _check_grad(node, i, g):
         return g
     shape, np_dtype = meta
     if g._array.shape != shape:
-        from ..tensor import Tensor
         try:
             g = g.sum_to_size(shape)
         except (RuntimeError, ValueError):
@@ -107,7 +106,7 @@ def _accumulate_leaf(node, grad, create_graph, handed_out):
     leaf = node.variable
     if leaf is None:
         return
-    for hook in list(node.leaf_hooks):
+    for hook in list(node.leaf_hooks.values()):
         r = hook(grad)
         if r is not None:
             grad = r
@@ -124,7 +123,7 @@ def _accumulate_leaf(node, grad, create_graph, handed_out):
         leaf.grad = leaf.grad + grad
     else:
         np.add(leaf.grad._array, grad._array, out=leaf.grad._array, casting="unsafe")
-    for hook in list(getattr(leaf, "_post_accumulate_hooks", ())):
+    for hook in list(getattr(leaf, "_post_accumulate_hooks", {}).values()):
         hook(leaf)
 
 
@@ -144,7 +143,8 @@ def run_backward(tensors, grad_tensors, retain_graph=False, create_graph=False,
         for k, (node, nr) in enumerate(input_edges):
             captures.setdefault(id(node), []).append((nr, k))
     results = [None] * (len(inputs) if inputs is not None else 0)
-    leaf_filter = set(id(n) for n, _ in input_edges) if (inputs is not None and accumulate) else None
+    leaf_filter = ({id(n) for n, _ in input_edges} if (inputs is not None and accumulate)
+                   else None)
 
     buffers = {}
     for (node, nr), g in zip(roots, root_grads):
@@ -194,7 +194,7 @@ def run_backward(tensors, grad_tensors, retain_graph=False, create_graph=False,
 
     if inputs is None or accumulate:
         return None
-    for k, r in enumerate(results):
+    for r in results:
         if r is None and not allow_unused:
             raise RuntimeError("One of the differentiated Tensors appears to not have been used "
                                "in the graph. Set allow_unused=True if this is the desired "
@@ -218,7 +218,7 @@ def _run_pre_hooks(node, grads):
         grads = list(grads)
         for nr, hooks in node._pre_hooks.items():
             if nr < len(grads) and grads[nr] is not None:
-                for hook in list(hooks):
+                for hook in list(hooks.values()):
                     r = hook(grads[nr])
                     if r is not None:
                         grads[nr] = r
@@ -233,7 +233,7 @@ def _run_pre_hooks(node, grads):
 
 def _call_node(node, grads, create_graph):
     if node._freed:
-        node.saved_tensors  # raises the "backward through the graph a second time" error
+        _ = node.saved_tensors  # raises the "backward through the graph a second time" error
     if create_graph and node.once_differentiable:
         raise RuntimeError(f"double backward through {node.name()} is not supported: "
                            "create_graph=True needs a differentiable backward formula")

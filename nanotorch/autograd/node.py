@@ -7,6 +7,14 @@ import weakref
 _sequence = itertools.count()
 
 
+def add_hook(hooks: dict, hook):
+    """Store ``hook`` in ``hooks`` under a new handle's id; return the handle."""
+    from ..utils.hooks import RemovableHandle  # nanotorch.utils imports the whole package
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
 class SavedTensor:
     """A tensor kept for backward, with the version it had when saved.
 
@@ -62,7 +70,7 @@ class Node:
         self._saved = None           # list of SavedTensor
         self._freed = False
         self._input_meta = ()        # (shape, dtype) of each input, to check grads
-        self._pre_hooks = None       # output_nr -> [hook]
+        self._pre_hooks = None       # output_nr -> {handle id: hook}
         self._retained = None        # output_nr -> weakref(tensor) for retain_grad
         self._seq = next(_sequence)
         self.needs_input_grad = ()
@@ -104,9 +112,7 @@ class Node:
     def register_prehook_for_output(self, output_nr, hook):
         if self._pre_hooks is None:
             self._pre_hooks = {}
-        hooks = self._pre_hooks.setdefault(output_nr, [])
-        hooks.append(hook)
-        return _RemovableHandle(hooks, hook)
+        return add_hook(self._pre_hooks.setdefault(output_nr, {}), hook)
 
     def retain_output(self, output_nr, tensor):
         if self._retained is None:
@@ -124,22 +130,8 @@ class AccumulateGrad(Node):
         super().__init__()
         self.variable_ref = weakref.ref(leaf)
         self._input_meta = ((leaf.shape, leaf.dtype),)
-        self.leaf_hooks = []
+        self.leaf_hooks = {}         # handle id -> hook
 
     @property
     def variable(self):
         return self.variable_ref()
-
-
-class _RemovableHandle:
-    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
-
-    def __init__(self, hooks: list, hook):
-        self._hooks = hooks
-        self._hook = hook
-
-    def remove(self):
-        try:
-            self._hooks.remove(self._hook)
-        except ValueError:
-            pass

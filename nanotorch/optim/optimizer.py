@@ -10,6 +10,7 @@ import numpy as np
 
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle
 
 
 class _RequiredParameter:
@@ -20,18 +21,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-class _HookHandle:
-    _next_id = 0
-
-    def __init__(self, hooks):
-        self._hooks = hooks
-        self.id = _HookHandle._next_id
-        _HookHandle._next_id += 1
-
-    def remove(self):
-        self._hooks.pop(self.id, None)
 
 
 def _typename(obj):
@@ -203,13 +192,13 @@ class Optimizer:
     # Hooks -------------------------------------------------------------------------
     def register_step_pre_hook(self, hook):
         """``hook(optimizer, args, kwargs)`` runs before each ``step``."""
-        handle = _HookHandle(self._step_pre_hooks)
+        handle = RemovableHandle(self._step_pre_hooks)
         self._step_pre_hooks[handle.id] = hook
         return handle
 
     def register_step_post_hook(self, hook):
         """``hook(optimizer, args, kwargs)`` runs after each ``step``."""
-        handle = _HookHandle(self._step_post_hooks)
+        handle = RemovableHandle(self._step_post_hooks)
         self._step_post_hooks[handle.id] = hook
         return handle
 
