@@ -16,6 +16,10 @@ def head_name(model: nn.Module) -> str:
         return f"classifier.{len(classifier) - 1}"
     if isinstance(classifier, nn.Linear):
         return "classifier"
+    if isinstance(classifier, nn.Sequential):  # SqueezeNet: a 1x1 conv to the classes
+        convs = [i for i, m in enumerate(classifier) if isinstance(m, nn.Conv2d)]
+        if convs:
+            return f"classifier.{convs[-1]}"
     last = None
     for name, module in model.named_modules():
         if isinstance(module, nn.Linear):
@@ -26,10 +30,14 @@ def head_name(model: nn.Module) -> str:
 
 
 def replace_head(model: nn.Module, num_classes: int) -> nn.Linear:
-    """Swap the classifier head for a fresh ``Linear(in_features, num_classes)``."""
+    """Swap the classifier head for a fresh ``Linear(in_features, num_classes)`` (a 1x1
+    ``Conv2d`` for SqueezeNet's convolutional head)."""
     name = head_name(model)
     old = model.get_submodule(name)
-    new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
+    if isinstance(old, nn.Conv2d):
+        new = nn.Conv2d(old.in_channels, num_classes, kernel_size=1, bias=old.bias is not None)
+    else:
+        new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
     new.to(old.weight.dtype)
     parent_name, _, attr = name.rpartition(".")
     parent = model.get_submodule(parent_name)
