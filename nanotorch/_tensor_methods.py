@@ -84,6 +84,7 @@ def _inplace(fn):
     def method(self, *args, **kwargs):
         return self._apply_inplace(lambda s, *others: fn(s, *others, **kwargs), *args)
     method.__name__ = fn.__name__ + "_"
+    method.__wrapped__ = fn  # its signature, for tools
     return method
 
 
@@ -102,6 +103,7 @@ def _inplace_into_self(fn):
             return fn(s, *others, **kwargs)
         return self._apply_inplace(run, *args)
     method.__name__ = fn.__name__ + "_"
+    method.__wrapped__ = fn  # its signature, for tools
     return method
 
 
