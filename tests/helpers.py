@@ -131,3 +131,24 @@ def assert_same_tree(a, b, where="value"):
         assert isinstance(b, float) and np.isnan(b), where
     else:
         assert type(a) is type(b) and a == b, (where, a, b)
+
+
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def float32_atol(max_abs, n_terms, c=8.0):
+    """Absolute tolerance for a float32 result accumulated from ``n_terms`` rounded terms of
+    magnitude up to ``max_abs`` (measure it from the reference): ``c * eps32 * sqrt(n_terms)
+    * max_abs``. Rounding errors of a long computation add like a random walk; ``c`` covers
+    different summation orders (BLAS blocking, threads) on both sides."""
+    return c * EPS32 * float(np.sqrt(n_terms)) * float(max_abs)
+
+
+def network_terms(model, passes=2):
+    """Rounded terms an output (``passes=1``) or a gradient (``passes=2``: forward and
+    backward) of a network accumulates along its longest path: the number of weight layers
+    (parameters with 2+ dimensions) times the largest fan-in, per pass. ``model`` is a
+    module (nanotorch or torch) or a state dict."""
+    tensors = model.values() if isinstance(model, dict) else model.parameters()
+    fan_ins = [int(np.prod(tuple(t.shape)[1:])) for t in tensors if len(t.shape) >= 2]
+    return passes * len(fan_ins) * max(fan_ins)

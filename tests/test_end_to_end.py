@@ -2,6 +2,7 @@
 same per-step losses as PyTorch."""
 import numpy as np
 import pytest
+from helpers import float32_atol, network_terms
 
 import nanotorch as nt
 
@@ -51,4 +52,6 @@ def test_five_steps_match_pytorch(arch, shape, optim):
 
     expected = _losses(torch, ref, batches, make_opt)
     got = _losses(nt, model, batches, make_opt)
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    # each step's loss carries the rounding of every forward and backward pass before it
+    atol = float32_atol(np.abs(expected).max(), len(batches) * network_terms(ref))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=atol)
