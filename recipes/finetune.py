@@ -250,8 +250,14 @@ def train(args) -> dict:
     """Run the recipe with ``args.out`` locked against other runs; returns the final
     metrics."""
     out = Path(args.out)
-    with RunLock(out):
-        remove_stale_temps(out)  # left by a killed run; safe now that no one else writes here
+    with RunLock(out) as lock:
+        if lock.previous_pid is not None:  # released by the kernel when that run died
+            print(f"note: {out} was locked by run pid {lock.previous_pid}, which ended without "
+                  "unlocking (killed?); taking it over", file=sys.stderr)
+        removed = remove_stale_temps(out)  # safe now that no one else writes here
+        if removed:
+            print(f"note: removed {len(removed)} temp file(s) of interrupted saves in {out}",
+                  file=sys.stderr)
         return _train_locked(args, out)
 
 

@@ -43,6 +43,7 @@ class RunLock:
 
     def __init__(self, folder):
         self.path = Path(folder) / LOCK_NAME
+        self.previous_pid = None
         self._fd = None
 
     def acquire(self) -> RunLock:
@@ -61,6 +62,7 @@ class RunLock:
         except BaseException:
             os.close(fd)
             raise
+        self.previous_pid, _ = _owner(fd)  # a run that ended, or was killed, holding it
         os.ftruncate(fd, 0)
         command = " ".join([sys.executable, *sys.argv])
         os.pwrite(fd, f"{os.getpid()}\n{command}\n".encode(), 0)
@@ -69,7 +71,9 @@ class RunLock:
 
     def release(self) -> None:
         if self._fd is not None:
-            # the file stays: unlinking it would let a waiting run lock a deleted inode
+            # the file stays (unlinking it would let a waiting run lock a deleted inode);
+            # emptied, it no longer names this process
+            os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

@@ -220,7 +220,7 @@ def _hold_lock(out):
     return proc
 
 
-def test_second_run_on_a_locked_out_refuses_naming_the_other(data, tmp_path):
+def test_second_run_on_a_locked_out_refuses_naming_the_other(data, tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
     stale = out / ".checkpoint.safetensors.0123456789ab.tmp"
@@ -239,6 +239,9 @@ def test_second_run_on_a_locked_out_refuses_naming_the_other(data, tmp_path):
     # the killed holder's lock is released by the kernel: the next run takes it over
     _train(data, out, "--epochs", "1")
     assert (out / CK).exists() and not stale.exists()
+    err = capsys.readouterr().err
+    assert f"locked by run pid {holder.pid}, which ended without unlocking" in err
+    assert "removed 1 temp file(s)" in err
 
 
 def test_lock_in_one_process_is_exclusive_and_released(tmp_path):
