@@ -138,14 +138,15 @@ class Generator:
     def _normal_scalar(self, mean: float, std: float) -> float:
         """One draw of PyTorch's scalar ``normal_distribution<double>`` (Box-Muller, the
         sine half cached for the next call)."""
+        fma = _kernels().fma_scalar   # PyTorch's compiled ``z * std + mean`` is one FMA
         if self._next_double_normal is not None:
             z, self._next_double_normal = self._next_double_normal, None
-            return z * std + mean
+            return fma(z, std, mean)
         u1, u2 = self._uniform01(2, np.float64).tolist()
         radius = math.sqrt(-2.0 * math.log1p(-u2))
         theta = 2.0 * math.pi * u1
         self._next_double_normal = radius * math.sin(theta)
-        return radius * math.cos(theta) * std + mean
+        return fma(radius * math.cos(theta), std, mean)
 
     @property
     def numpy(self) -> np.random.Generator:

@@ -240,3 +240,9 @@ def geometric_(u, p):
 def cauchy_(u, median, sigma):
     for i in range(u.size):
         u[i] = median + sigma * math.tan(math.pi * (u[i] - 0.5))
+
+
+@njit(cache=True)
+def fma_scalar(a, b, c):
+    """fma for Python floats (the scalar Box-Muller's ``z * std + mean``)."""
+    return fma(np.float64(a), np.float64(b), np.float64(c))
