@@ -16,10 +16,15 @@ def _load(filename, namespace_extra, torch):
     source = source.replace("from ..functions import flatten", "from torch import flatten")
     source = source.replace("from ._weights import Weights, load_pretrained", "")
     source = source.replace("from ._conv_norm_act import Conv2dNormActivation", "")
+    source = source.replace("from ._registry import register_model", "")
+    source = source.replace("from ._weights import WeightInfo, load_pretrained, weights_enum", "")
     module = types.ModuleType(f"torch_ref_{filename[:-3]}")
     module.__dict__.update(namespace_extra)
     module.__dict__["Weights"] = __import__("enum").Enum
     module.__dict__["load_pretrained"] = lambda *a, **k: None
+    # weight sets and the registry play no part in the torch network
+    module.__dict__["WeightInfo"] = module.__dict__["weights_enum"] = lambda *a, **k: None
+    module.__dict__["register_model"] = lambda weights_cls: (lambda fn: fn)
     exec(compile(source, str(_MODELS / filename), "exec"), module.__dict__)
     return module
 
