@@ -1,0 +1,4 @@
+"""Data parallelism over processes (``torch.nn.parallel``)."""
+from .distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]
