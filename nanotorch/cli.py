@@ -1,8 +1,23 @@
-"""The ``nanotorch`` command: ``nanotorch convert IN.pth OUT.safetensors``."""
+"""The ``nanotorch`` command: ``nanotorch convert IN.pth OUT.safetensors``.
+
+Errors print one line on stderr and exit with status 2."""
 from __future__ import annotations
 
 import argparse
 import sys
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line (status 2) like every other CLI error."""
+
+    def error(self, message):
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _fail(message: str) -> int:
+    print(f"nanotorch convert: {message}", file=sys.stderr)
+    return 2
 
 
 def convert(args) -> int:
@@ -13,17 +28,21 @@ def convert(args) -> int:
     try:
         state = load_state_dict_file(args.input, prefix_strip=args.strip_prefix)
     except (WeightFileError, OSError) as e:
-        print(f"nanotorch convert: {e}", file=sys.stderr)
-        return 2
-    save(state, args.output, metadata={"converted_from": str(args.input)})
+        return _fail(str(e))
+    try:
+        save(state, args.output, metadata={"converted_from": str(args.input)},
+             format="safetensors")
+    except OSError as e:
+        # (the error names the hidden temp file of the atomic write; the user knows the target)
+        return _fail(f"cannot write {args.output}: {e.strerror or e}")
     n = sum(t.numel() for t in state.values())
     print(f"wrote {args.output}: {len(state)} tensors, {n:,} values")
     return 0
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="nanotorch")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="nanotorch")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     c = sub.add_parser("convert", help="convert a .pth/.pt weight file to .safetensors")
     c.add_argument("input")
     c.add_argument("output")

@@ -4,7 +4,7 @@
 reads it; with ``format="safetensors"`` (or a ``.safetensors`` file name) it writes
 safetensors instead: a flat ``{name: Tensor}`` dict as a plain file any tool reads, a nested
 checkpoint (state dicts, epoch, metrics) with its structure as JSON in the metadata, and a
-SHA-256 checksum that ``load`` verifies. Paths are replaced atomically; binary file objects
+CRC-32 checksum that ``load`` verifies. Paths are replaced atomically; binary file objects
 work too. ``load`` reads both formats (and legacy ``.pth`` files) through restricted readers
 that only rebuild tensors and plain containers.
 """
@@ -240,28 +240,33 @@ def _check_load_args(map_location, weights_only, mmap) -> None:
         raise ValueError("nanotorch.load: mmap=True is not supported")
 
 
+_HEAD = 64  # bytes read to tell the formats apart
+
+
 def _file_kind(head: bytes) -> str:
-    """'torch' or 'safetensors' from a file's first 9 bytes."""
+    """'torch' or 'safetensors' from a file's first bytes."""
     if head[:4] == b"PK\x03\x04":
         return "torch"
-    if len(head) == 9 and head[8:9] == b"{":
-        return "safetensors"  # even when its length field (bytes 0-7) starts with 0x80
-    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        return "torch"  # a pickle: the legacy torch format
+    if head[8:].lstrip(b" \t\r\n")[:1] == b"{":
+        # A JSON header (it may start with white space) after the 8-byte length: safetensors,
+        # whatever the length field says (its low byte may be 0x80, a pickle's first byte).
+        return "safetensors"
+    if head[:1] == b"\x80":
+        return "torch"  # a pickle: the legacy torch format, or the torch reader says what it is
     return "safetensors"  # let the safetensors reader say what is wrong
 
 
 def _open_source(f) -> tuple[IO[bytes] | None, bytes]:
-    """For a file object, a seekable binary stream at its start and its first 9 bytes."""
+    """For a file object, a seekable binary stream at its start; and the file's first bytes."""
     if not _is_file(f):
         with open(os.fspath(f), "rb") as fh:
-            return None, fh.read(9)
+            return None, fh.read(_HEAD)
     if not hasattr(f, "read"):
         raise TypeError(f"nanotorch.load: {type(f).__name__} is not readable")
     if not (hasattr(f, "seekable") and f.seekable()):
         f = io.BytesIO(f.read())
     start = f.tell()
-    head = f.read(9)
+    head = f.read(_HEAD)
     if not isinstance(head, bytes):
         raise TypeError("nanotorch.load: the file object must be opened in binary mode ('rb')")
     f.seek(start)
@@ -280,7 +285,7 @@ def load(f, map_location=None, weights_only: bool | None = True, mmap=None):
     source = stream if stream is not None else os.fspath(f)
     if _file_kind(head) == "torch":
         obj, is_tensor = load_torch_objects(source)
-        return _to_tensors(obj, is_tensor)
+        return _Tensors(is_tensor, _source_name(f)).convert(obj)
     arrays, meta = load_arrays(source)
     if STRUCTURE_KEY in meta:
         name = _source_name(f)
@@ -299,14 +304,32 @@ def load_metadata(f) -> dict:
     return meta
 
 
-def _to_tensors(obj, is_tensor):
-    if isinstance(obj, np.ndarray):
-        return Tensor._wrap(obj) if is_tensor(obj) else obj
-    if isinstance(obj, dict):
-        return type(obj)((k, _to_tensors(v, is_tensor)) for k, v in obj.items())
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_tensors(v, is_tensor) for v in obj)
-    return obj
+class _Tensors:
+    """Turns the arrays a torch file's tensors were rebuilt as into Tensors, visiting each
+    shared object once (a pickle can reference one list from many places: without the memo a
+    small file could take exponential time) and bounding the nesting."""
+
+    def __init__(self, is_tensor: Callable[[np.ndarray], bool], source: str):
+        self.is_tensor = is_tensor
+        self.source = source
+        self.memo: dict[int, tuple[object, object]] = {}
+
+    def convert(self, obj, depth: int = 0):
+        if isinstance(obj, np.ndarray):
+            return Tensor._wrap(obj) if self.is_tensor(obj) else obj
+        if not isinstance(obj, (dict, list, tuple)):
+            return obj
+        if depth > _MAX_DEPTH:
+            raise WeightFileError(f"objects nest deeper than {_MAX_DEPTH} levels", self.source)
+        done = self.memo.get(id(obj))
+        if done is not None and done[0] is obj:
+            return done[1]
+        if isinstance(obj, dict):
+            out = type(obj)((k, self.convert(v, depth + 1)) for k, v in obj.items())
+        else:
+            out = type(obj)(self.convert(v, depth + 1) for v in obj)
+        self.memo[id(obj)] = (obj, out)
+        return out
 
 
 def load_state_dict_file(path, prefix_strip: str | None = None) -> dict:

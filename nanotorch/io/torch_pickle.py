@@ -805,10 +805,15 @@ def load_torch_file(path: str | os.PathLike | IO[bytes]) -> Any:
 
 
 def _flatten(
-    obj: dict, prefix: str, out: dict, loader_fail: Callable[[str], None], depth: int
+    obj: dict, prefix: str, out: dict, loader_fail: Callable[[str], None], depth: int,
+    seen: set | None = None,
 ) -> None:
     if depth > _MAX_DEPTH:
         loader_fail(f"state dict nests deeper than {_MAX_DEPTH} levels at {prefix!r}")
+    seen = set() if seen is None else seen
+    if id(obj) in seen:  # shared sub-dicts could make flattening exponential
+        loader_fail(f"the dict at {prefix!r} appears more than once in the state dict")
+    seen.add(id(obj))
     for k, v in obj.items():
         if not isinstance(k, (str, int)) or isinstance(k, bool):
             loader_fail(f"state dict key {k!r:.60} under {prefix!r} is not a string")
@@ -818,7 +823,7 @@ def _flatten(
                 loader_fail(f"key {name!r} occurs twice after flattening")
             out[name] = v
         elif isinstance(v, dict):
-            _flatten(v, name + ".", out, loader_fail, depth + 1)
+            _flatten(v, name + ".", out, loader_fail, depth + 1, seen)
         else:
             loader_fail(f"state dict entry {name!r} is a {type(v).__name__}, not a tensor")
 
