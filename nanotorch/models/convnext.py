@@ -49,6 +49,9 @@ class CNBlockConfig:
 
 
 class ConvNeXt(nn.Module):
+    """4x4 patchify stem, stages of ConvNeXt blocks separated by LayerNorm + 2x2 stride-2
+    conv, pooled and classified by LayerNorm-Flatten-Linear."""
+
     def __init__(self, block_setting, stochastic_depth_prob=0.0, layer_scale=1e-6,
                  num_classes=1000, block=None, norm_layer=None, **kwargs):
         super().__init__()

@@ -70,6 +70,9 @@ class _Transition(nn.Sequential):
 
 
 class DenseNet(nn.Module):
+    """DenseNet-BC: stem, dense blocks joined by transitions, final BN, ReLU, pooled and
+    classified by ``classifier``. ``memory_efficient`` is accepted and changes nothing."""
+
     def __init__(self, growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64,
                  bn_size=4, drop_rate=0, num_classes=1000, memory_efficient=False):
         super().__init__()

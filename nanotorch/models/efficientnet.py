@@ -115,6 +115,9 @@ class FusedMBConv(_ResidualBlock):
 
 
 class EfficientNet(nn.Module):
+    """Stem, stages of (Fused)MBConv blocks whose stochastic-depth probability grows with
+    depth, 1x1 head conv, pooled and classified by Dropout-Linear (V1 and V2)."""
+
     def __init__(self, inverted_residual_setting, dropout, stochastic_depth_prob=0.2,
                  num_classes=1000, norm_layer=None, last_channel=None):
         super().__init__()

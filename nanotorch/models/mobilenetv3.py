@@ -66,6 +66,9 @@ class InvertedResidual(nn.Module):
 
 
 class MobileNetV3(nn.Module):
+    """Stem, inverted-residual bottlenecks (SE, hard-swish), 1x1 conv to 6x channels, pooled
+    and classified by Linear-Hardswish-Dropout-Linear."""
+
     def __init__(self, inverted_residual_setting, last_channel, num_classes=1000, block=None,
                  norm_layer=None, dropout=0.2, **kwargs):
         super().__init__()

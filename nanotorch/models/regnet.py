@@ -129,6 +129,9 @@ class BlockParams:
 
 
 class RegNet(nn.Module):
+    """Stem, stages of residual bottleneck blocks (widths from :class:`BlockParams`), pooled
+    and classified by ``fc``."""
+
     def __init__(self, block_params, num_classes=1000, stem_width=32, stem_type=None,
                  block_type=None, norm_layer=None, activation=None):
         super().__init__()

@@ -49,6 +49,8 @@ class InvertedResidual(nn.Module):
 
 
 class ShuffleNetV2(nn.Module):
+    """conv1 + max-pool, three stages of shuffle blocks, conv5, global average, ``fc``."""
+
     def __init__(self, stages_repeats, stages_out_channels, num_classes=1000,
                  inverted_residual=InvertedResidual):
         super().__init__()
