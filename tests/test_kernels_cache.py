@@ -78,9 +78,13 @@ def _edit(path, old, new):
 def test_editing_a_shared_helper_recompiles_its_users(package, tmp_path):
     root, kernels = package
     env = _env(tmp_path)
+    (kernels / "__pycache__").mkdir()
+    legacy = kernels / "__pycache__" / "softmax._softmax_fwd-160.py311.nbi"
+    legacy.write_bytes(b"")   # Numba's own layout, from before this cache
     first = _run(root, env)
     assert (first["value"], first["misses"], first["hits"]) == (2.0, 1, 0)
     assert Path(first["path"]).parent == kernels / "__pycache__"
+    assert not legacy.exists()
     warm = _run(root, env)
     assert (warm["value"], warm["misses"], warm["hits"]) == (2.0, 0, 1)
 
