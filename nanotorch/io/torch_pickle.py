@@ -328,7 +328,8 @@ class _Loader:
             entry = self.key_tallies[id(container)] = (container, {})
         tally = entry[1]
         for key in keys:
-            self._check_key_size(key)
+            if type(key) is not str or len(key) > 64:  # (short strings: the common case)
+                self._check_key_size(key)
             try:
                 h = hash(key)
             except TypeError:
