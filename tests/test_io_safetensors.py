@@ -368,3 +368,13 @@ def test_atomic_open_text_and_new_file(tmp_path):
             f.write(b"x")
             1 / 0
     assert sorted(os.listdir(tmp_path)) == ["new.txt"]
+
+
+def test_saved_file_gets_the_usual_permissions(tmp_path):
+    # the package creates its output 0o600; files are 0o666 less the umask, as open() makes them
+    path = tmp_path / "w.safetensors"
+    save_arrays({"a": np.ones(2)}, path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
+    assert os.listdir(tmp_path) == ["w.safetensors"]

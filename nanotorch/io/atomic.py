@@ -40,9 +40,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     """
     target, tmp = _temp_beside(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    os.close(os.open(tmp, flags, 0o666))
+    fd = os.open(tmp, flags, 0o666)
+    mode = os.fstat(fd).st_mode & 0o7777  # 0o666 less the umask
+    os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, mode)  # writers may recreate the file with their own mode (0o600)
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
