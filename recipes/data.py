@@ -42,6 +42,7 @@ class _Augmented(Dataset):
     def __init__(self, base, image_size, resize, finish, seed):
         self.base, self.image_size, self.seed, self.epoch = base, image_size, seed, 0
         self.resize, self.finish = resize, finish
+        self._generator = torch.Generator()  # reseeded for every sample
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -52,7 +53,7 @@ class _Augmented(Dataset):
     def __getitem__(self, i):
         image, label = self.base[i]
         _check_size(image, self.base, i)
-        g = torch.Generator().manual_seed(sample_seed(self.seed, self.epoch, i))
+        g = self._generator.manual_seed(sample_seed(self.seed, self.epoch, i))
         pad = max(1, self.image_size // 8)
         augment = T.Compose([self.resize, T.RandomCrop(self.image_size, padding=pad, generator=g),
                              T.RandomHorizontalFlip(generator=g), self.finish])

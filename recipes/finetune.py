@@ -27,8 +27,9 @@ from nanotorch.nn.modules.batchnorm import _BatchNorm
 from nanotorch.utils.data import DataLoader, TensorDataset
 from nanotorch.utils.finetune import count_parameters, freeze, head_name, replace_head
 
+from . import parallel
 from .data import DEFAULT_DATA, load_splits
-from .lock import RunLock, RunLockedError
+from .lock import RunLock
 
 CHECKPOINT = "checkpoint.safetensors"
 BEST = "best.safetensors"
@@ -51,7 +52,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="'backbone' (all but the head), 'none', or a module name such as "
                         "layer3 / features.10 (that module and all before it)")
     p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64,
+                   help="images per step in all (under mpiexec -n N, split across the N ranks)")
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=0.0)
@@ -250,18 +252,20 @@ def train(args) -> dict:
     """Run the recipe with ``args.out`` locked against other runs; returns the final
     metrics."""
     out = Path(args.out)
-    with RunLock(out) as lock:
+    group = parallel.setup()  # under mpiexec: this rank's place; else the single process
+    with group.lock(RunLock, out) as lock:
         if lock.previous_pid is not None:  # released by the kernel when that run died
             print(f"note: {out} was locked by run pid {lock.previous_pid}, which ended without "
                   "unlocking (killed?); taking it over", file=sys.stderr)
-        removed = remove_stale_temps(out)  # safe now that no one else writes here
+        removed = remove_stale_temps(out) if group.is_main else []  # no one else writes here
         if removed:
             print(f"note: removed {len(removed)} temp file(s) of interrupted saves in {out}",
                   file=sys.stderr)
-        return _train_locked(args, out)
+        return _train_locked(args, out, group)
 
 
-def _train_locked(args, out: Path) -> dict:
+def _train_locked(args, out: Path, group=None) -> dict:
+    group = group or parallel.Single()
     t_start = time.perf_counter()
     resume_path = None
     if args.resume:
@@ -292,8 +296,8 @@ def _train_locked(args, out: Path) -> dict:
     t_feat = 0.0
     if use_cache:
         t0 = time.perf_counter()
-        train_set = _features(model, train_set, max(args.batch_size, 128))
-        test_set = _features(model, test_set, max(args.batch_size, 128))
+        train_set = group.features(_features, model, train_set, max(args.batch_size, 128))
+        test_set = group.features(_features, model, test_set, max(args.batch_size, 128))
         net = model.get_submodule(head_name(model))
         t_feat = time.perf_counter() - t0
 
@@ -314,6 +318,7 @@ def _train_locked(args, out: Path) -> dict:
     metrics.setdefault("history", [])
 
     epoch, done = start_epoch, skip_steps
+    net = group.wrap(net)  # DistributedDataParallel under mpiexec
 
     def interrupted_inside_step():
         # the model may be half-updated, so the last saved (consistent) checkpoint is kept
@@ -323,9 +328,10 @@ def _train_locked(args, out: Path) -> dict:
     interrupt = _DeferredInterrupt(interrupted_inside_step)
 
     def stop_if_asked():
-        if interrupt.requested:
-            torch.save(_checkpoint(model, opt, epoch, done, metrics, partial, args),
-                       out / CHECKPOINT)
+        if group.any(interrupt.requested):  # all ranks stop at the same step
+            if group.is_main:
+                torch.save(_checkpoint(model, opt, epoch, done, metrics, partial, args),
+                           out / CHECKPOINT)
             print(f"\ninterrupted: checkpoint saved to {out / CHECKPOINT} (epoch {epoch + 1}, "
                   f"{done} steps done); continue with --resume auto", file=sys.stderr)
             raise SystemExit(130)
@@ -336,7 +342,8 @@ def _train_locked(args, out: Path) -> dict:
             set_train_mode(model, frozen)
             loader = _epoch_loader(train_set, args, epoch, drop_last)
             bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
-                       disable=args.quiet, file=sys.stderr, mininterval=0.5)
+                       disable=args.quiet or not group.is_main, file=sys.stderr,
+                       mininterval=0.5)
             resumed = epoch == start_epoch
             done = skip_steps if resumed else 0
             if not resumed:
@@ -345,8 +352,9 @@ def _train_locked(args, out: Path) -> dict:
             for step, (x, y) in enumerate(bar):
                 if resumed and step < skip_steps:
                     continue
+                x, y, batch_n = group.shard(x, y)  # this rank's slice of the batch
                 logits = net(x)
-                loss = F.cross_entropy(logits, y)
+                loss = group.loss(logits, y, batch_n)  # mean cross-entropy of the batch
                 if args.check_nan and not math.isfinite(loss.item()):
                     raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch + 1} "
                                              f"step {step}; lower --lr or check the data")
@@ -354,15 +362,16 @@ def _train_locked(args, out: Path) -> dict:
                 loss.backward()
                 opt.step()
                 done = step + 1
-                seen_here += len(y)
-                hits = int((logits.argmax(1) == y).sum().item())
-                partial = {"seen": partial["seen"] + len(y), "correct": partial["correct"] + hits,
-                           "loss_sum": partial["loss_sum"] + loss.item() * len(y)}
+                seen_here += batch_n
+                loss_sum, hits = group.totals(loss, logits, y, batch_n)
+                partial = {"seen": partial["seen"] + batch_n,
+                           "correct": partial["correct"] + hits,
+                           "loss_sum": partial["loss_sum"] + loss_sum}
                 bar.set_postfix(loss=f"{partial['loss_sum'] / partial['seen']:.3f}",
                                 acc=f"{partial['correct'] / partial['seen']:.3f}",
                                 img_s=f"{seen_here / (time.perf_counter() - t0):.0f}")
                 stop_if_asked()
-            test_loss, test_acc = evaluate(net, test_set, 256)
+            test_loss, test_acc = group.evaluate(evaluate, net, test_set, 256)
             seen = partial["seen"]
             train_loss = partial["loss_sum"] / seen if seen else float("nan")
             train_acc = partial["correct"] / seen if seen else float("nan")
@@ -373,13 +382,16 @@ def _train_locked(args, out: Path) -> dict:
             if test_acc > best:
                 best = test_acc
                 metrics.update(best_acc=best, best_epoch=epoch + 1)
-                torch.save(model.state_dict(), out / BEST,
-                           metadata={"model": args.model, "num_classes": str(args.num_classes),
-                                     "test_acc": f"{test_acc:.4f}", "epoch": str(epoch + 1)})
+                if group.is_main:
+                    torch.save(model.state_dict(), out / BEST,
+                               metadata={"model": args.model,
+                                         "num_classes": str(args.num_classes),
+                                         "test_acc": f"{test_acc:.4f}", "epoch": str(epoch + 1)})
             partial = {"seen": 0, "correct": 0, "loss_sum": 0.0}
-            torch.save(_checkpoint(model, opt, epoch + 1, 0, metrics, partial, args),
-                       out / CHECKPOINT)
-            if not args.quiet:
+            if group.is_main:
+                torch.save(_checkpoint(model, opt, epoch + 1, 0, metrics, partial, args),
+                           out / CHECKPOINT)
+            if not args.quiet and group.is_main:
                 print(f"epoch {epoch + 1}/{args.epochs}: train loss {train_loss:.4f} "
                       f"acc {train_acc:.2%} | test loss {test_loss:.4f} acc {test_acc:.2%}",
                       flush=True)
@@ -396,13 +408,16 @@ def _train_locked(args, out: Path) -> dict:
               "test_acc": metrics.get("test_acc"), "best_acc": metrics.get("best_acc"),
               "wall_time_s": wall, "feature_cache_s": t_feat, "cached_features": use_cache,
               "checkpoint": str(out / CHECKPOINT), "best_model": str(out / BEST),
-              "history": metrics["history"]}
+              "history": metrics["history"], "processes": group.size}
+    if not group.is_main:
+        return result
     print(f"\n{args.model} ({args.weights}), frozen: {args.freeze}; trainable parameters "
           f"{trainable:,} of {total:,}")
     print(f"test accuracy {metrics.get('test_acc', float('nan')):.2%} (best "
           f"{metrics.get('best_acc', float('nan')):.2%}), {len(splits.test)} test images; "
           f"wall time {wall:.1f} s"
-          + (f" (features cached in {t_feat:.1f} s)" if use_cache else ""))
+          + (f" (features cached in {t_feat:.1f} s)" if use_cache else "")
+          + (f"; {group.size} processes" if group.size > 1 else ""))
     print(f"checkpoint: {out / CHECKPOINT}; best model: {out / BEST}")
     return result
 
@@ -412,9 +427,11 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         train(args)
-    except (ValueError, OSError, RunLockedError, FloatingPointError) as e:
-        message = " ".join(str(e).split())  # one line, as argparse's errors
+    except (ValueError, OSError, KeyError, RuntimeError, FloatingPointError) as e:
+        text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)  # KeyError quotes
+        message = " ".join(str(text).split())  # one line, as argparse's errors
         print(f"{PROG}: error: {message}", file=sys.stderr)
+        parallel.abort_others(2)  # under mpiexec the other ranks would wait for this one
         raise SystemExit(2) from None
 
 

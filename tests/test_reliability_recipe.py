@@ -294,6 +294,13 @@ def test_empty_train_split(tmp_path, capsys):
     assert f"--data {path}: the train split has no images" in line
 
 
+def test_missing_split_is_one_line(tmp_path, capsys):
+    path = tmp_path / "no_test.npz"
+    np.savez(path, x_train=_images(4), y_train=np.arange(4) % 2)
+    line = _main_error(capsys, *_argv(path, tmp_path / "run"))
+    assert "has no 'x_test'/'y_test' arrays" in line and str(path) in line
+
+
 def test_zero_height_images_are_refused_naming_the_file(tmp_path, capsys):
     path = _npz(tmp_path / "flat.npz", _images(8, h=0), np.arange(8) % 2)
     line = _main_error(capsys, *_argv(path, tmp_path / "run"))
