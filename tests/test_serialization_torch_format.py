@@ -112,6 +112,11 @@ def _objects():
         "ordered": OrderedDict([("z", nt.ones(2)), ("a", [1, 2])]),
         "long_list": list(range(2500)),
         "big_dict": {f"k{i}": i for i in range(2100)},
+        "odd_layouts": {
+            "reversed": nt.from_numpy(np.arange(6.0)[::-1]),
+            "broadcast": nt.from_numpy(np.broadcast_to(np.arange(3.0), (4, 3))),
+            "element": x[1, 2],
+        },
         "parameter": nt.nn.Parameter(nt.ones(3)),
         "grad_tensor": nt.ones(2, requires_grad=True),
     }
