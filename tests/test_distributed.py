@@ -33,15 +33,24 @@ needs_mpi = pytest.mark.skipif(
     reason="needs mpi4py and mpiexec: pip install 'nanotorch[distributed]'")
 
 
-def mpirun(case, ranks=2, timeout=90):
-    """Run one worker case on ``ranks`` processes; (return code, output, seconds)."""
+def mpiexec_command(ranks):
+    """``mpiexec -n ranks`` (oversubscribing the cores; as root, allowed to run)."""
     cmd = [_mpiexec(), "--oversubscribe", "-n", str(ranks)]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.insert(1, "--allow-run-as-root")
-    env = dict(os.environ, EXPECTED_WORLD=str(ranks), NUMBA_NUM_THREADS="1",
-               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    cmd += ["-x", "EXPECTED_WORLD", sys.executable, str(WORKER), case]
+    return cmd
+
+
+def one_thread_env(**extra):
+    """One kernel/BLAS thread per rank: the ranks share the machine's cores."""
+    return dict(os.environ, NUMBA_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                OMP_NUM_THREADS="1", **extra)
+
+
+def mpirun(case, ranks=2, timeout=90):
+    """Run one worker case on ``ranks`` processes; (return code, output, seconds)."""
+    env = one_thread_env(EXPECTED_WORLD=str(ranks))
+    cmd = mpiexec_command(ranks) + ["-x", "EXPECTED_WORLD", sys.executable, str(WORKER), case]
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=timeout)

@@ -4,7 +4,10 @@ enforces the process group's timeout, so a rank that died or hangs is reported i
 blocking forever."""
 from __future__ import annotations
 
+import os
 import time
+
+_SPIN_S = 0.05   # poll without sleeping for this long before backing off
 
 
 class DistBackendError(RuntimeError):
@@ -41,13 +44,19 @@ class Work:
         start = time.monotonic()
         pause = 0.0
         while not self._test():
-            if limit is not None and time.monotonic() - start > limit:
+            waited = time.monotonic() - start
+            if limit is not None and waited > limit:
                 raise DistBackendError(
                     f"{self._what} timed out after {limit:.1f} s waiting for the other ranks "
                     "(a rank may have died, hung or skipped this collective)")
-            # spin briefly for low latency, then back off to 1 ms to leave the CPU to others
-            time.sleep(pause)
-            pause = min(1e-3, pause * 2 + 1e-6)
+            # Each poll also advances the collective (MPI progresses it only inside calls),
+            # so poll tightly at first, yielding the core to any other runnable process;
+            # a long wait (a slow peer) backs off to 1 ms sleeps.
+            if waited < _SPIN_S:
+                os.sched_yield()
+            else:
+                time.sleep(pause)
+                pause = min(1e-3, pause * 2 + 1e-5)
         return True
 
     def is_success(self) -> bool:
