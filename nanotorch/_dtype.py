@@ -54,6 +54,16 @@ def _by_name(name):
     return _NAMES[name]
 
 
+_SCALAR_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
+                 "int32": "Int", "int64": "Long", "float16": "Half", "float32": "Float",
+                 "float64": "Double", "bfloat16": "BFloat16"}
+
+
+def scalar_name(d: dtype) -> str:
+    """PyTorch's ScalarType name of ``d`` (``Float``, ``Long``, ...), used in its messages."""
+    return _SCALAR_NAMES[d.name]
+
+
 _default_float = float32
 
 

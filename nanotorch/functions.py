@@ -518,13 +518,6 @@ def count_nonzero(input, dim=None):
 
 
 @register
-def cumsum(input, dim, *, dtype=None):
-    if input.requires_grad and is_grad_enabled():
-        raise NotImplementedError("cumsum does not support autograd yet")
-    return Tensor._wrap(np.cumsum(input._array, axis=dim, dtype=dtype.np if dtype else None))
-
-
-@register
 def sort(input, dim=-1, descending=False, stable=False):
     arr = input._array
     if descending:  # negate to keep ties in order; widen first so uint8/bool negate safely
@@ -643,10 +636,6 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     if alpha != 1:
         prod_ = prod_ * alpha
     return (input * beta if beta != 1 else input) + prod_
-
-
-def einsum(equation, *operands):
-    raise NotImplementedError("einsum is not implemented in nanotorch yet")
 
 
 # Shapes --------------------------------------------------------------------------------
@@ -1195,7 +1184,7 @@ __all__ = [
     "abs", "add", "addmm", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "argsort",
     "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "bmm", "broadcast_to", "cat",
     "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clone", "concat", "concatenate",
-    "contiguous", "count_nonzero", "cumsum", "div", "dot", "einsum", "eq", "equal", "expand",
+    "contiguous", "count_nonzero", "div", "dot", "eq", "equal", "expand",
     "expand_as", "expm1", "flatten", "flip", "floor", "floor_divide", "fmod", "gather", "ge",
     "getitem", "greater", "greater_equal", "gt", "hstack", "index_select", "isclose", "isfinite",
     "isinf", "isnan", "le", "less", "less_equal", "log10", "log2", "log_softmax", "logical_and",
@@ -1208,3 +1197,10 @@ __all__ = [
     "tensor_split", "to", "topk", "transpose", "tril", "triu", "trunc", "type_as", "unbind",
     "unflatten", "unsqueeze", "var", "var_mean", "view", "view_as", "vstack", "where",
 ] + sorted(GENERATED)
+
+# More tensor functions, one module per theme in nanotorch/_functions/ (imported last: they
+# build on the functions above).
+from ._functions import *  # noqa: E402,F401,F403
+from ._functions import __all__ as _more_functions  # noqa: E402
+
+__all__ = sorted(set(__all__) | set(_more_functions) | set(GENERATED))

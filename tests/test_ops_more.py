@@ -1,0 +1,220 @@
+"""The tensor functions PyTorch scripts use beyond the core (scatter family, cumulative ops,
+einsum, norms and ``linalg``, ...) against the torch wheel: values, dtypes, shapes and
+gradients (``check`` from test_ops_parity), finite-difference gradchecks, and PyTorch's
+messages for bad arguments."""
+import numpy as np
+import pytest
+
+import nanotorch as nt  # noqa: I001  (before torch: torch first slows nanotorch down)
+
+torch = pytest.importorskip("torch")
+
+from helpers import gradcheck  # noqa: E402
+from test_ops_parity import F32, F64, Const, check, pos, rnd  # noqa: E402
+
+
+def idx(*values):
+    return Const(np.array(values, dtype=np.int64))
+
+
+def torch_error(fn):
+    """The (type, message) PyTorch raises for ``fn(torch)``."""
+    try:
+        fn(torch)
+    except Exception as e:  # noqa: BLE001
+        return type(e), str(e).split("\n")[0]
+    raise AssertionError("torch raised nothing")
+
+
+def same_error(fn):
+    """``fn(nanotorch)`` raises PyTorch's exception type and first message line."""
+    etype, msg = torch_error(fn)
+    with pytest.raises(etype) as info:
+        fn(nt)
+    assert str(info.value).split("\n")[0] == msg
+
+
+# Scatter family ----------------------------------------------------------------------------
+SCATTER_INDEX = np.array([[0, 2, 1, 0], [2, 0, 0, 1]], dtype=np.int64)
+SCATTER = {
+    "scatter_src": lambda T, x, s, i: x.scatter(0, i, s),
+    "scatter_value": lambda T, x, s, i: x.scatter(1, i % 3, 2.5) * s.sum(),
+    "scatter_fn": lambda T, x, s, i: T.scatter(x, 0, i, s),
+    "scatter_add": lambda T, x, s, i: x.scatter_add(0, i, s),
+    "scatter_add_neg_dim": lambda T, x, s, i: T.scatter_add(x, -2, i, s),
+    "scatter_inplace": lambda T, x, s, i: (x * 1).scatter_(0, i, s),
+    "scatter_add_inplace": lambda T, x, s, i: (x * 1).scatter_add_(0, i, s),
+    # torch has no gradient for the legacy reduce= form
+    "scatter_legacy_add": lambda T, x, s, i: x.detach().scatter(0, i, s.detach(), reduce="add"),
+}
+
+
+@pytest.mark.filterwarnings("ignore:The reduce argument")
+@pytest.mark.parametrize("case", list(SCATTER))
+@pytest.mark.parametrize("dtype", [F32, F64], ids=lambda d: d.__name__)
+def test_scatter(case, dtype):
+    check(SCATTER[case], rnd(3, 4, dtype=dtype), rnd(2, 4, dtype=dtype, seed=1),
+          Const(SCATTER_INDEX), name=False)
+
+
+def test_scatter_src_larger_than_index():
+    # (torch's own backward fails for src there: only the forward and input's gradient)
+    check(lambda T, x, s, i: x.scatter_add(0, i, s), rnd(3, 4), Const(rnd(3, 5, seed=1)),
+          Const(SCATTER_INDEX[:, :3]), name=False)
+    src = nt.tensor(rnd(3, 5, seed=1), requires_grad=True)
+    gradcheck(lambda s: nt.zeros(3, 4, dtype=nt.float64).scatter(0, nt.tensor(SCATTER_INDEX[:, :3]),
+                                                                    s), [src])
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce(reduce, include_self):
+    x = pos(3, 4)
+    s = pos(2, 4, seed=1)
+    s[1, 0] = s[0, 0] = 1.25  # a tie between two src elements
+    if reduce in ("amax", "amin"):
+        x[2, 0] = 1.25            # and one with self
+    check(lambda T, x, s, i: x.scatter_reduce(0, i, s, reduce, include_self=include_self),
+          x, s, Const(np.array([[2, 2, 1, 0], [2, 0, 0, 1]])), name=False)
+
+
+def test_scatter_reduce_integer_mean():
+    check(lambda T, x, i: x.scatter_reduce(0, i, x[:2] * 3, "mean"),
+          Const(np.arange(12).reshape(3, 4)), Const(SCATTER_INDEX))
+
+
+def test_scatter_gradcheck():
+    x = nt.tensor(rnd(3, 4), requires_grad=True)
+    s = nt.tensor(pos(2, 4, seed=2), requires_grad=True)
+    i = nt.tensor(SCATTER_INDEX)
+    for reduce in ("sum", "prod", "mean", "amax", "min"):
+        gradcheck(lambda x, s, r=reduce: x.scatter_reduce(0, i, s, r, include_self=False), [x, s])
+    gradcheck(lambda x, s: x.scatter(0, i, s) * x, [x, s])
+
+
+INDEX_OPS = {
+    "index_add": lambda T, x, s, i: x.index_add(0, i, s),
+    "index_add_alpha_dim1": lambda T, x, s, i: x.t().index_add(1, i, s.t(), alpha=-2.0),
+    "index_add_": lambda T, x, s, i: (x * 1).index_add_(0, i, s),
+    "index_copy": lambda T, x, s, i: x.index_copy(0, i % 3, s),
+    "index_copy_": lambda T, x, s, i: (x + 0).index_copy_(0, i % 3, s),
+    "index_fill": lambda T, x, s, i: x.index_fill(1, i, -1.5) + s.sum(),
+    "index_fill_": lambda T, x, s, i: (x + 0).index_fill_(0, i % 3, 7.0) * s.mean(),
+    "index_add_fn": lambda T, x, s, i: T.index_add(x, 0, i, s),
+}
+
+
+@pytest.mark.parametrize("case", list(INDEX_OPS))
+def test_index_ops(case):
+    index = idx(2, 0, 2) if "copy" not in case else idx(2, 0, 1)
+    check(INDEX_OPS[case], rnd(3, 4), rnd(3, 4, seed=1), index, name=False)
+
+
+@pytest.mark.parametrize("bad", [
+    lambda T: T.zeros(3, 3).scatter(0, T.tensor([0]), 1.0),
+    lambda T: T.zeros(3, 3).scatter(0, T.zeros(2, 3, dtype=T.long), T.ones(1, 3)),
+    lambda T: T.zeros(3, 3).scatter(0, T.full((2, 3), 5), 1.0),
+    lambda T: T.zeros(3, 3).scatter_add(0, T.zeros(2, 3, dtype=T.long), T.ones(2, 3).double()),
+    lambda T: T.zeros(3, 3).scatter_reduce(0, T.zeros(2, 3, dtype=T.long), T.ones(2, 3), "foo"),
+    lambda T: T.zeros(3, 3).index_add(0, T.tensor([0]), T.ones(2, 3)),
+    lambda T: T.zeros(3, 3).index_add(0, T.tensor([[0]]), T.ones(1, 3)),
+    lambda T: T.zeros(3, 3).index_add(0, T.tensor([0.0]), T.ones(1, 3)),
+    lambda T: T.zeros(3, 3).index_add(0, T.tensor([0]), T.ones(1, 3).double()),
+    lambda T: T.zeros(3, 3).index_copy(0, T.tensor([0]), T.ones(2, 3)),
+    lambda T: T.zeros(3, 3).index_fill(0, T.tensor([7]), 2),
+])
+def test_scatter_index_errors(bad):
+    same_error(bad)
+
+
+# Cumulative --------------------------------------------------------------------------------
+CUMULATIVE = {
+    "cumsum": lambda T, x: x.cumsum(1),
+    "cumsum_neg_dim": lambda T, x: T.cumsum(x, -2),
+    "cumsum_dtype": lambda T, x: x.cumsum(0, dtype=T.float64),
+    "cumprod": lambda T, x: x.cumprod(1),
+    "cumprod_dim0": lambda T, x: T.cumprod(x, 0),
+    "cumsum_": lambda T, x: (x * 1).cumsum_(1),
+    "cummax": lambda T, x: T.cummax(x, 1),
+    "cummin": lambda T, x: x.cummin(0),
+}
+
+
+@pytest.mark.parametrize("case", list(CUMULATIVE))
+@pytest.mark.parametrize("zeros", [False, True], ids=["nonzero", "zeros"])
+def test_cumulative(case, zeros):
+    x = rnd(4, 5)
+    if zeros:
+        x[1, 2] = x[1, 4] = x[3, 0] = x[2, 2] = 0.0  # two zeros in one row, ties for cummax
+    check(CUMULATIVE[case], x, name=case not in ("cumsum_dtype", "cummax", "cummin"))
+
+
+def test_cumulative_integer_and_scalar():
+    check(lambda T, x: (x.cumsum(0), x.cumprod(0), x.cummax(0)), Const(np.array([3, -1, 2])))
+    check(lambda T, x: (x.cumsum(0), x.cummin(0)), rnd(), name=False)
+    check(lambda T, x: T.cummax(x, 1),
+          Const(np.array([[1.0, 3, 3, np.nan, 2, 5], [0, 0, -1, -1, 4, 4]])))
+
+
+def test_cumprod_gradcheck_with_zeros():
+    x = rnd(3, 6)
+    x[0, 1] = x[0, 4] = x[2, 5] = x[1, 0] = 0.0
+    gradcheck(lambda t: t.cumprod(1), [nt.tensor(x, requires_grad=True)])
+    gradcheck(lambda t: t.cumsum(0) * t, [nt.tensor(x, requires_grad=True)])
+    y = nt.tensor(pos(4), requires_grad=True)  # no zeros: the formula is differentiable twice
+    (g,) = nt.autograd.grad(y.cumprod(0).sum(), y, create_graph=True)
+    gradcheck(lambda t: nt.autograd.grad(t.cumprod(0).sum(), t, create_graph=True)[0], [y])
+    assert g.requires_grad
+
+
+# einsum ------------------------------------------------------------------------------------
+EINSUM = [
+    ("ij,jk->ik", [(3, 4), (4, 5)]),
+    ("ij,jk", [(3, 4), (4, 5)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("ii->i", [(4, 4)]),
+    ("ii", [(4, 4)]),
+    ("ij->", [(3, 4)]),
+    ("ij->ji", [(3, 4)]),
+    ("i,j->ij", [(3,), (4,)]),
+    ("i,i->", [(5,), (5,)]),
+    ("...ij,...jk->...ik", [(2, 3, 4), (4, 2)]),
+    ("b...,b...->b", [(2, 3, 4), (2, 3, 4)]),
+    ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+    ("iij->j", [(3, 3, 2)]),
+    ("ij,ij->ij", [(3, 1), (3, 4)]),
+    ("i j , j -> i", [(3, 4), (4,)]),
+    ("Ab,bC->AC", [(2, 3), (3, 2)]),
+    ("bn,anm,bm->ba", [(2, 3), (4, 3, 5), (2, 5)]),
+]
+
+
+@pytest.mark.parametrize("equation,shapes", EINSUM, ids=[e for e, _ in EINSUM])
+@pytest.mark.parametrize("dtype", [F32, F64], ids=lambda d: d.__name__)
+def test_einsum(equation, shapes, dtype):
+    args = [rnd(*s, dtype=dtype, seed=i) for i, s in enumerate(shapes)]
+    k = max(s[-1] if s else 1 for s in shapes)
+    check(lambda T, *xs: T.einsum(equation, *xs), *args, name=False,
+          tol=(1e-5 * k, 1e-5) if dtype is F32 else None)
+
+
+def test_einsum_list_operands_and_double_backward():
+    check(lambda T, a, b: T.einsum("ij,j->i", [a, b]), rnd(3, 4), rnd(4, seed=1), name=False)
+    a, b = nt.tensor(rnd(3, 4), requires_grad=True), nt.tensor(rnd(4, 3, seed=1),
+                                                                requires_grad=True)
+    gradcheck(lambda a, b: nt.einsum("ij,jk,kl->il", a, b, a), [a, b])
+    gradcheck(lambda a, b: nt.autograd.grad(nt.einsum("ij,jk->", a * a, b), a,
+                                            create_graph=True)[0], [a, b])
+
+
+@pytest.mark.parametrize("bad", [
+    lambda T: T.einsum("ij,jk->ik", T.ones(2, 3), T.ones(4, 5)),
+    lambda T: T.einsum("ij->ik", T.ones(2, 3)),
+    lambda T: T.einsum("ijk->i", T.ones(2, 3)),
+    lambda T: T.einsum("ij,jk->ik", T.ones(2, 3)),
+])
+def test_einsum_errors(bad):
+    etype, _ = torch_error(bad)
+    with pytest.raises(etype, match="einsum"):
+        bad(nt)
