@@ -224,7 +224,7 @@ def _source_name(f) -> str:
     return os.fspath(f)
 
 
-def _check_load_args(map_location, weights_only, mmap) -> None:
+def _check_load_args(map_location, weights_only) -> None:
     if weights_only is False:
         raise ValueError(
             "nanotorch.load(weights_only=False) is not supported: nanotorch never "
@@ -236,8 +236,6 @@ def _check_load_args(map_location, weights_only, mmap) -> None:
             f"nanotorch.load: map_location must be 'cpu', torch.device('cpu') or "
             f"None (nanotorch runs on the CPU), got {map_location!r}"
         )
-    if mmap:
-        raise ValueError("nanotorch.load: mmap=True is not supported")
 
 
 _HEAD = 64  # bytes read to tell the formats apart
@@ -279,14 +277,20 @@ def load(f, map_location=None, weights_only: bool | None = True, mmap=None):
     Nothing is ever unpickled beyond tensors and plain containers (dict, list, tuple,
     OrderedDict, set, numbers, strings); other globals raise ``UnsafePickleError`` unless
     allowed with ``add_safe_globals``. Every malformed file raises ``WeightFileError``.
+    ``mmap=True`` maps a safetensors file's tensors copy-on-write instead of reading them.
     """
-    _check_load_args(map_location, weights_only, mmap)
+    _check_load_args(map_location, weights_only)
     stream, head = _open_source(f)
     source = stream if stream is not None else os.fspath(f)
     if _file_kind(head) == "torch":
+        if mmap:
+            raise ValueError("nanotorch.load: mmap=True is supported for safetensors files; "
+                             "this is a PyTorch file (convert it with nanotorch convert)")
         obj, is_tensor = load_torch_objects(source)
         return _Tensors(is_tensor, _source_name(f)).convert(obj)
-    arrays, meta = load_arrays(source)
+    if mmap and stream is not None:
+        raise ValueError("nanotorch.load: mmap=True needs a file name, not a file object")
+    arrays, meta = load_arrays(source, mmap=bool(mmap))
     if STRUCTURE_KEY in meta:
         name = _source_name(f)
         try:

@@ -73,3 +73,34 @@ def test_zero_dim_and_non_contiguous_tensors_keep_their_shape(tmp_path):
     back = nt.load(tmp_path / "z.safetensors")
     assert back["n"].shape == () and back["n"].item() == 7
     assert np.array_equal(back["t"].numpy(), sd["t"].numpy())
+
+
+def test_mmap_load_maps_the_tensors_copy_on_write(tmp_path):
+    import io
+    import mmap
+
+    sd = {"w": nt.randn(64, 32), "m": nt.tensor([True, False]), "n": nt.tensor(3),
+          "e": nt.zeros(0, 2), "i": nt.arange(5)}
+    path = tmp_path / "m.safetensors"
+    nt.save({"model": sd, "epoch": 2}, path)
+    before = path.read_bytes()
+    got = nt.load(path, mmap=True)
+    assert got["epoch"] == 2
+    for k, t in sd.items():
+        assert got["model"][k].dtype is t.dtype
+        np.testing.assert_array_equal(got["model"][k].numpy(), t.numpy())
+    owner = got["model"]["w"].numpy()
+    while not isinstance(owner, mmap.mmap):
+        owner = owner.base
+    got["model"]["w"].numpy()[0, 0] = 1234.0  # private to this process
+    assert path.read_bytes() == before
+    raw = bytearray(before)
+    raw[-1] ^= 1
+    path.write_bytes(bytes(raw))
+    with pytest.raises(WeightFileError, match="checksum mismatch"):
+        nt.load(path, mmap=True)
+    with pytest.raises(ValueError, match="file name"):
+        nt.load(io.BytesIO(before), mmap=True)
+    nt.save(sd, tmp_path / "t.pt")
+    with pytest.raises(ValueError, match="supported for safetensors files"):
+        nt.load(tmp_path / "t.pt", mmap=True)

@@ -282,19 +282,32 @@ def _check_dtypes(header: dict, fail) -> None:
             )
 
 
-def _load_path(spath: str, fail) -> tuple[dict, dict]:
+def _mapped(spath: str, data_start: int, info: dict) -> np.ndarray:
+    """A copy-on-write mapping of one tensor's bytes (offsets validated by the package)."""
+    dtype, shape = _TAGS[info["dtype"]][0], tuple(info["shape"])
+    begin, end = info["data_offsets"]
+    if end == begin:
+        return np.empty(shape, dtype)
+    return np.memmap(spath, dtype, "c", data_start + begin, shape).view(np.ndarray)
+
+
+def _load_path(spath: str, fail, mmap: bool) -> tuple[dict, dict]:
     with open(spath, "rb") as f:
         n, header = _read_header(f, os.fstat(f.fileno()).st_size, fail)
-        # pread: one copy of each tensor (mmap would also map the file: twice the peak RSS)
+        # pread: one copy of each tensor. (The package's mmap backend would map the file and
+        # copy out of it: twice the peak RSS, measured 1080 vs 592 MiB for a 500 MB file.)
         with safetensors.safe_open(spath, framework="numpy", backend="pread") as st:
             _check_dtypes(header, fail)
-            raws = {
-                k: _read_bf16(f, 8 + n, info, fail, k)
-                if info["dtype"] == "BF16"
-                else st.get_tensor(k)
-                for k, info in header.items()
-                if k != _META_KEY
-            }
+            raws = {}
+            for k, info in header.items():
+                if k == _META_KEY:
+                    continue
+                if info["dtype"] == "BF16":
+                    raws[k] = _read_bf16(f, 8 + n, info, fail, k)
+                elif mmap:
+                    raws[k] = _mapped(spath, 8 + n, info)
+                else:
+                    raws[k] = st.get_tensor(k)
             return _verified(header, st.metadata() or {}, raws, fail)
 
 
@@ -316,13 +329,15 @@ def _load_stream(f: IO[bytes], fail) -> tuple[dict, dict]:
 
 
 def load_arrays(
-    path: str | os.PathLike | IO[bytes],
+    path: str | os.PathLike | IO[bytes], mmap: bool = False
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Read a safetensors file (a name or a binary file object); return
     (name -> writable ndarray, metadata).
 
     BF16 tensors come back as float32. A checksum written by ``save_arrays`` is verified.
-    Any malformed file raises WeightFileError naming the file.
+    Any malformed file raises WeightFileError naming the file. ``mmap=True`` (file names
+    only) maps the tensors copy-on-write instead of reading them: pages are read when used,
+    shared with other processes mapping the file, and writes stay private.
     """
     stream = hasattr(path, "read")
     spath = getattr(path, "name", "<file object>") if stream else os.fspath(path)
@@ -333,7 +348,9 @@ def load_arrays(
         )
 
     try:
-        return _load_stream(path, fail) if stream else _load_path(spath, fail)
+        if stream and mmap:
+            raise ValueError("load: mmap=True needs a file name, not a file object")
+        return _load_stream(path, fail) if stream else _load_path(spath, fail, mmap)
     except WeightFileError:
         raise
     except safetensors.SafetensorError as e:
