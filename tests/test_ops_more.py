@@ -218,3 +218,166 @@ def test_einsum_errors(bad):
     etype, _ = torch_error(bad)
     with pytest.raises(etype, match="einsum"):
         bad(nt)
+
+
+# Norms and linalg ----------------------------------------------------------------------------
+NORMS = {
+    "norm_default": lambda T, x: x.norm(),
+    "norm_fro_dims": lambda T, x: T.norm(x, "fro", dim=(0, 1)),
+    "norm_p1_dim": lambda T, x: x.norm(1, dim=1),
+    "norm_p3_keepdim": lambda T, x: x.norm(3, dim=0, keepdim=True),
+    "norm_p05": lambda T, x: x.norm(0.5),
+    "norm_inf": lambda T, x: x.norm(float("inf"), dim=1),
+    "norm_neg_inf": lambda T, x: x.norm(float("-inf")),
+    "norm_zero": lambda T, x: x.norm(0, dim=1),
+    "norm_nuc": lambda T, x: x[0].norm("nuc"),
+    "norm_dtype": lambda T, x: x.float().norm(dim=2, dtype=T.float64),
+    "vector_norm": lambda T, x: T.linalg.vector_norm(x, 2, dim=(0, 2)),
+    "vector_norm_scalar": lambda T, x: T.linalg.vector_norm(x[0, 0, 0], 3),
+    "matrix_norm_fro": lambda T, x: T.linalg.matrix_norm(x),
+    "matrix_norm_nuc": lambda T, x: T.linalg.matrix_norm(x, "nuc", keepdim=True),
+    "matrix_norm_1": lambda T, x: T.linalg.matrix_norm(x, 1),
+    "matrix_norm_-1": lambda T, x: T.linalg.matrix_norm(x, -1, dim=(2, 0)),
+    "matrix_norm_inf": lambda T, x: T.linalg.matrix_norm(x, float("inf"), keepdim=True),
+    "matrix_norm_2": lambda T, x: T.linalg.matrix_norm(x, 2),
+    "matrix_norm_-2": lambda T, x: T.linalg.matrix_norm(x, -2, dim=(0, 1)),
+    "linalg_norm": lambda T, x: T.linalg.norm(x),
+    "linalg_norm_vec": lambda T, x: T.linalg.norm(x, 4, dim=1),
+    "linalg_norm_mat": lambda T, x: T.linalg.norm(x[1], float("-inf")),
+    "linalg_norm_dims": lambda T, x: T.linalg.norm(x, "fro", dim=(1, 2)),
+    "svdvals": lambda T, x: T.linalg.svdvals(x),
+    "dist": lambda T, x: T.dist(x[0], x[1], 3),
+    "cdist": lambda T, x: T.cdist(x, x[:, :2] + 0.5),
+    "cdist_p1": lambda T, x: T.cdist(x[0], x[1], p=1),
+    "cross": lambda T, x: T.cross(x, x.flip(0), dim=2),
+    "cross_default_dim": lambda T, x: x[:, :3].cross(x[:, 1:]),
+}
+
+
+@pytest.mark.parametrize("case", list(NORMS))
+@pytest.mark.parametrize("dtype", [F32, F64], ids=lambda d: d.__name__)
+def test_norms(case, dtype):
+    check(NORMS[case], rnd(2, 4, 3, dtype=dtype), name=False,
+          tol=(1e-4, 1e-4) if dtype is F32 else None)
+
+
+def test_norm_gradient_at_zero():
+    check(lambda T, x: (x.norm(), x.norm(3), T.linalg.vector_norm(x, 0.5, dim=1)),
+          np.zeros((2, 3)), name=False)
+    check(lambda T, x: T.cdist(x, x), rnd(3, 2), name=False)
+
+
+def test_norm_errors():
+    same_error(lambda T: T.linalg.vector_norm(T.tensor([1, 2])))
+    same_error(lambda T: T.linalg.matrix_norm(T.ones(3)))
+    same_error(lambda T: T.linalg.matrix_norm(T.ones(3, 3), 3))
+    same_error(lambda T: T.linalg.norm(T.ones(2, 2, 2), 2))
+
+
+def spd(n, seed=0):
+    a = rnd(n, n, seed=seed)
+    return a @ a.T + n * np.eye(n)
+
+
+LINALG = {
+    "inv": lambda T, a, b: T.linalg.inv(a),
+    "inverse_batched": lambda T, a, b: T.linalg.inv(T.stack([a, a.t() + 1])),
+    "det": lambda T, a, b: T.linalg.det(a),
+    "det_batched": lambda T, a, b: T.linalg.det(T.stack([a, b])),
+    "solve": lambda T, a, b: T.linalg.solve(a, b),
+    "solve_vector": lambda T, a, b: T.linalg.solve(a, b[:, 0]),
+    "solve_left_false": lambda T, a, b: T.linalg.solve(a, b, left=False),
+    "solve_broadcast": lambda T, a, b: T.linalg.solve(T.stack([a, a * 2]), b),
+    "cholesky": lambda T, a, b: T.linalg.cholesky(a @ a.mT + 4 * T.eye(4, dtype=a.dtype)),
+    "cholesky_upper": lambda T, a, b: T.linalg.cholesky(b @ b.mT + T.eye(4, dtype=a.dtype),
+                                                        upper=True),
+}
+
+
+@pytest.mark.parametrize("case", list(LINALG))
+def test_linalg(case):
+    check(LINALG[case], spd(4), rnd(4, 4, seed=3), name=False, tol=(1e-8, 1e-8))
+
+
+def test_linalg_gradcheck():
+    a = nt.tensor(spd(3), requires_grad=True)
+    b = nt.tensor(rnd(3, 2, seed=1), requires_grad=True)
+    gradcheck(lambda a: nt.linalg.inv(a), [a])
+    gradcheck(lambda a: nt.linalg.det(a), [a])
+    gradcheck(lambda a, b: nt.linalg.solve(a, b), [a, b])
+    gradcheck(lambda a: nt.linalg.cholesky(a @ a.mT), [a])
+    gradcheck(lambda a: nt.linalg.svdvals(a * 1), [a])
+    # second order through inv and det (their backward is made of differentiable ops)
+    gradcheck(lambda a: nt.autograd.grad(nt.linalg.det(a), a, create_graph=True)[0], [a])
+
+
+def test_decompositions_reconstruct():
+    a = spd(4)
+    for lib in (nt, torch):
+        t = lib.tensor(a.copy())
+        u, s, vh = lib.linalg.svd(t)
+        np.testing.assert_allclose(((u * s) @ vh).numpy(), a, atol=1e-10)
+        q, r = lib.linalg.qr(t)
+        np.testing.assert_allclose((q @ r).numpy(), a, atol=1e-10)
+        w, v = lib.linalg.eigh(t)
+        np.testing.assert_allclose((v * w @ v.mT).numpy(), a, atol=1e-10)
+    check(lambda T, a: (T.linalg.svd(a).S, T.linalg.eigh(a).eigenvalues, T.linalg.qr(a)[1].abs()),
+          Const(a), name=False)
+    with pytest.raises(NotImplementedError, match="gradients are not implemented"):
+        nt.linalg.svd(nt.tensor(a, requires_grad=True))
+    same_error(lambda T: T.linalg.inv(T.ones(2, 3)))
+    same_error(lambda T: T.linalg.det(T.ones(3)))
+
+
+# Shapes and diagonals -----------------------------------------------------------------------
+SHAPES = {
+    "diag_matrix": lambda T, x: T.diag(x),
+    "diag_matrix_offset": lambda T, x: x.diag(-1),
+    "diag_vector": lambda T, x: T.diag(x[0]),
+    "diag_vector_offset": lambda T, x: T.diag(x[0], 2),
+    "diagonal": lambda T, x: x.diagonal(),
+    "diagonal_offset_dims": lambda T, x: T.diagonal(x, 1, 1, 0),
+    "diagonal_batched": lambda T, x: x.reshape(2, 2, 4).diagonal(0, -1, 0),
+    "diag_embed": lambda T, x: T.diag_embed(x),
+    "diag_embed_offset": lambda T, x: x.diag_embed(-1, 0, 2),
+    "trace": lambda T, x: x.trace(),
+    "tril": lambda T, x: x.tril(-1),
+    "triu_batched": lambda T, x: x.reshape(2, 2, 4).triu(1),
+    "movedim": lambda T, x: T.movedim(x.reshape(2, 2, 4), 0, -1),
+    "moveaxis_many": lambda T, x: x.reshape(2, 2, 4).moveaxis((0, 1), (2, 0)),
+    "ravel": lambda T, x: x.t().ravel(),
+    "fliplr": lambda T, x: T.fliplr(x),
+    "flipud": lambda T, x: x.flipud(),
+    "rot90": lambda T, x: T.rot90(x),
+    "rot90_k": lambda T, x: x.rot90(3, [1, 0]),
+    "rot90_2": lambda T, x: x.reshape(2, 2, 4).rot90(2, (0, 2)),
+    "dstack": lambda T, x: T.dstack([x, x * 2]),
+    "column_stack": lambda T, x: T.column_stack([x[0], x, x[1]]),
+    "meshgrid_ij": lambda T, x: T.meshgrid(x[0], x[1, :3], indexing="ij"),
+    "meshgrid_xy": lambda T, x: T.meshgrid(x[0], x[1, :3], x[2, :2], indexing="xy"),
+    "kron": lambda T, x: T.kron(x, x[:2, :2]),
+    "kron_ranks": lambda T, x: x[0].kron(x),
+    "block_diag": lambda T, x: T.block_diag(x, x[0], x[1, 0], x[:2, :1]),
+    "repeat_interleave": lambda T, x: x.repeat_interleave(2),
+    "repeat_interleave_dim": lambda T, x: T.repeat_interleave(x, 3, dim=1),
+    "repeat_interleave_tensor": lambda T, x: x.repeat_interleave(T.tensor([1, 0, 2, 1]), dim=0),
+    "repeat_interleave_out_size": lambda T, x: x.repeat_interleave(T.tensor([2]), dim=-1,
+                                                                   output_size=8),
+}
+
+
+@pytest.mark.parametrize("case", list(SHAPES))
+def test_shapes(case):
+    check(SHAPES[case], rnd(4, 4), name=False)
+
+
+def test_index_helpers():
+    check(lambda T: (T.tril_indices(3, 4), T.triu_indices(4, 3, -1), T.tril_indices(3, 3, 1),
+                     T.repeat_interleave(T.tensor([2, 0, 3])), T.trace(T.arange(9).view(3, 3))))
+    same_error(lambda T: T.diag(T.ones(2, 2, 2)))
+    same_error(lambda T: T.trace(T.ones(2, 2, 2)))
+    same_error(lambda T: T.ones(3).repeat_interleave(T.tensor([1, 2])))
+    same_error(lambda T: T.ones(3).repeat_interleave(-1))
+    same_error(lambda T: T.ones(3).repeat_interleave(T.tensor([1, -1, 1])))
+    same_error(lambda T: T.rot90(T.ones(3, 3), 1, [0, 0]))
+    same_error(lambda T: T.meshgrid(T.ones(3), indexing="yx"))
