@@ -41,33 +41,25 @@ def _type(self, dtype=None, non_blocking=False):
 Tensor.type = _type
 
 # Operators ------------------------------------------------------------------------------
-Tensor.__add__ = F.add
-Tensor.__radd__ = lambda self, other: F.add(other, self)
-Tensor.__sub__ = F.sub
-Tensor.__rsub__ = lambda self, other: F.sub(other, self)
-Tensor.__mul__ = F.mul
-Tensor.__rmul__ = lambda self, other: F.mul(other, self)
-Tensor.__truediv__ = F.div
-Tensor.__rtruediv__ = lambda self, other: F.div(other, self)
-Tensor.__floordiv__ = F.floor_divide
-Tensor.__rfloordiv__ = lambda self, other: F.floor_divide(other, self)
-Tensor.__mod__ = F.remainder
-Tensor.__rmod__ = lambda self, other: F.remainder(other, self)
-Tensor.__pow__ = F.pow
-Tensor.__rpow__ = lambda self, other: F.pow(other, self)
-Tensor.__matmul__ = F.matmul
-Tensor.__rmatmul__ = lambda self, other: F.matmul(other, self)
+def _reflected(fn):
+    """``Tensor.__r<op>__``: ``other <op> self`` when the left operand is not a Tensor."""
+    def method(self, other):
+        return fn(other, self)
+    return method
+
+
+for _op, _fn in (("add", F.add), ("sub", F.sub), ("mul", F.mul), ("truediv", F.div),
+                 ("floordiv", F.floor_divide), ("mod", F.remainder), ("pow", F.pow),
+                 ("matmul", F.matmul), ("and", F.bitwise_and), ("or", F.bitwise_or),
+                 ("xor", F.bitwise_xor)):
+    setattr(Tensor, f"__{_op}__", _fn)
+    setattr(Tensor, f"__r{_op}__", _reflected(_fn))
+
 Tensor.__neg__ = F.neg
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = F.abs
 Tensor.__invert__ = lambda self: (F.logical_not(self) if self.dtype is _dtype.bool_
                                   else F.bitwise_not(self))
-Tensor.__and__ = F.bitwise_and
-Tensor.__rand__ = lambda self, other: F.bitwise_and(other, self)
-Tensor.__or__ = F.bitwise_or
-Tensor.__ror__ = lambda self, other: F.bitwise_or(other, self)
-Tensor.__xor__ = F.bitwise_xor
-Tensor.__rxor__ = lambda self, other: F.bitwise_xor(other, self)
 Tensor.__eq__ = F.eq
 Tensor.__ne__ = F.ne
 Tensor.__lt__ = F.lt

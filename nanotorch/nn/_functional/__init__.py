@@ -1,1 +1,2 @@
-"""Implementations of nn.functional, one topic per file."""
+"""``nn.functional``, one topic per file: argument checks and PyTorch's error messages in
+front of the ops in ``nanotorch/ops/`` (no op is defined here)."""

@@ -26,6 +26,14 @@ def _legacy_reduction(size_average, reduce, reduction):
     return result
 
 
+def _check_class_scores(input, target, fn):
+    """Checks common to cross_entropy and nll_loss."""
+    check_float(input, "input", fn, kernel_dtypes=True)
+    check_tensor(target, "target", fn)
+    if input.ndim == 0:
+        raise RuntimeError(f"{fn}(): input must have a class dimension, got a 0-d tensor")
+
+
 def _check_index_target(input, target, ignore_index, fn):
     """Class-index target: integer dtype, shape input.shape without the class axis,
     every entry in [0, C) or ignore_index."""
@@ -54,10 +62,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     indices (int64, shape (N, *)) or class probabilities (float, input's shape)."""
     fn = "cross_entropy"
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    check_float(input, "input", fn, kernel_dtypes=True)
-    check_tensor(target, "target", fn)
-    if input.ndim == 0:
-        raise RuntimeError(f"{fn}(): input must have a class dimension, got a 0-d tensor")
+    _check_class_scores(input, target, fn)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
                            f"{label_smoothing}")
@@ -100,10 +105,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     class indices ``target`` (N, *)."""
     fn = "nll_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    check_float(input, "input", fn, kernel_dtypes=True)
-    check_tensor(target, "target", fn)
-    if input.ndim == 0:
-        raise RuntimeError(f"{fn}(): input must have a class dimension, got a 0-d tensor")
+    _check_class_scores(input, target, fn)
     _check_index_target(input, target, ignore_index, fn)
     _class_weight(weight, input, fn)
     op = L.nll_name(L.NllLoss, L.NllLoss2D, L.NllLossView, input, reduction)

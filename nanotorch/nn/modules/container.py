@@ -175,11 +175,17 @@ class ModuleList(Module):
         raise NotImplementedError("ModuleList has no forward; iterate over its modules")
 
 
-class _KeyedView:
-    """The read-only mapping protocol of ModuleDict / ParameterDict over ``_store()``."""
+class _KeyedStore:
+    """The dict protocol of ModuleDict / ParameterDict over ``_store()`` (their
+    ``_modules`` / ``_parameters``); ``__setitem__`` registers a value."""
 
     def _store(self) -> dict:
         raise NotImplementedError
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.update(values)
 
     def __len__(self):
         return len(self._store())
@@ -190,6 +196,12 @@ class _KeyedView:
     def __contains__(self, key):
         return key in self._store()
 
+    def __getitem__(self, key):
+        return self._store()[key]
+
+    def __delitem__(self, key):
+        del self._store()[key]
+
     def keys(self):
         return self._store().keys()
 
@@ -199,39 +211,29 @@ class _KeyedView:
     def values(self):
         return self._store().values()
 
+    def get(self, key, default=None):
+        return self._store().get(key, default)
 
-class ModuleDict(_KeyedView, Module):
+    def pop(self, key):
+        return self._store().pop(key)
+
+    def clear(self):
+        self._store().clear()
+
+    def update(self, values):
+        items = values.items() if hasattr(values, "items") else values
+        for k, v in items:
+            self[k] = v
+
+
+class ModuleDict(_KeyedStore, Module):
     """A dict of submodules (insertion ordered)."""
 
     def _store(self):
         return self._modules
 
-    def __init__(self, modules=None):
-        super().__init__()
-        if modules is not None:
-            self.update(modules)
-
-    def __getitem__(self, key):
-        return self._modules[key]
-
     def __setitem__(self, key, module):
         self.add_module(key, module)
-
-    def __delitem__(self, key):
-        del self._modules[key]
-
-    def pop(self, key):
-        m = self._modules[key]
-        del self._modules[key]
-        return m
-
-    def clear(self):
-        self._modules.clear()
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for k, m in items:
-            self[k] = m
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict has no forward; index it by key")
@@ -274,38 +276,14 @@ class ParameterList(Module):
                          for k, p in self._parameters.items())
 
 
-class ParameterDict(_KeyedView, Module):
+class ParameterDict(_KeyedStore, Module):
     """A dict of Parameters, registered on the module."""
 
     def _store(self):
         return self._parameters
 
-    def __init__(self, parameters=None):
-        super().__init__()
-        if parameters is not None:
-            self.update(parameters)
-
-    def __getitem__(self, key):
-        return self._parameters[key]
-
     def __setitem__(self, key, value):
         self.register_parameter(key, _as_param(value))
-
-    def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for k, v in items:
-            self[k] = v
-
-    def __delitem__(self, key):
-        del self._parameters[key]
-
-    def pop(self, key):
-        p = self._parameters[key]
-        del self._parameters[key]
-        return p
-
-    def get(self, key, default=None):
-        return self._parameters.get(key, default)
 
     def extra_repr(self):
         return "\n".join(f"  ({k}): {_param_summary(p, p.type())}"
