@@ -33,8 +33,9 @@ from ._functional.activation import (
     threshold,
     threshold_,
 )
-from ._functional.conv import conv2d
+from ._functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ._functional.dropout import dropout, dropout1d, dropout2d, dropout3d
+from ._functional.fold import fold, unfold
 from ._functional.linear import linear
 from ._functional.loss import (
     binary_cross_entropy,
@@ -52,11 +53,12 @@ from ._functional.sparse import embedding, one_hot
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "celu", "conv2d", "cross_entropy", "dropout", "dropout1d",
-    "dropout2d", "dropout3d", "elu", "elu_", "embedding", "gelu", "glu", "hardshrink",
+    "binary_cross_entropy_with_logits", "celu", "conv1d", "conv2d", "conv_transpose1d",
+    "conv_transpose2d", "cross_entropy", "dropout", "dropout1d",
+    "dropout2d", "dropout3d", "elu", "elu_", "embedding", "fold", "gelu", "glu", "hardshrink",
     "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "l1_loss", "layer_norm", "leaky_relu",
     "leaky_relu_", "linear", "log_softmax", "logsigmoid", "max_pool2d", "mish", "mse_loss",
     "nll_loss", "one_hot", "pad", "prelu", "relu", "relu6", "relu_", "selu", "sigmoid", "silu",
     "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
-    "tanhshrink", "threshold", "threshold_",
+    "tanhshrink", "threshold", "threshold_", "unfold",
 ]
