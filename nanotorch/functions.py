@@ -861,6 +861,22 @@ def flip(input, dims):
     return S.Flip.apply(input, dims=R.normalize_dims(dims, input.ndim))
 
 
+@register
+def roll(input, shifts, dims=None):
+    """Shift elements along ``dims`` by ``shifts``, wrapping around (no dims: the flattened
+    tensor, reshaped back)."""
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    dims = () if dims is None else (dims,) if isinstance(dims, (int, np.integer)) else \
+        tuple(dims)
+    if not dims and len(shifts) == 1:
+        return S.Roll.apply(input, shifts=(int(shifts[0]),), dims=None)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
+                           f"{len(dims)}")
+    dims = tuple(input._dim(d) for d in dims)
+    return S.Roll.apply(input, shifts=tuple(int(s) for s in shifts), dims=dims)
+
+
 def _cat_check(tensors, name):
     tensors = list(tensors)
     if not tensors:
@@ -1192,7 +1208,7 @@ __all__ = [
     "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "narrow", "ne", "neg",
     "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros", "nonzero", "not_equal",
     "outer", "permute", "pow", "prod", "relu", "remainder", "repeat", "reshape", "reshape_as",
-    "round", "select", "setitem", "sign", "softmax", "sort", "split", "square", "squeeze", "stack",
+    "roll", "round", "select", "setitem", "sign", "softmax", "sort", "split", "square", "squeeze", "stack",
     "std", "std_mean", "sub", "sum", "sum_to_size", "swapaxes", "swapdims", "t", "take_along_dim",
     "tensor_split", "to", "topk", "transpose", "tril", "triu", "trunc", "type_as", "unbind",
     "unflatten", "unsqueeze", "var", "var_mean", "view", "view_as", "vstack", "where",

@@ -33,6 +33,7 @@ from ._functional.activation import (
     threshold,
     threshold_,
 )
+from ._functional.attention import multi_head_attention_forward, scaled_dot_product_attention
 from ._functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ._functional.dropout import dropout, dropout1d, dropout2d, dropout3d
 from ._functional.fold import fold, unfold
@@ -58,6 +59,7 @@ __all__ = [
     "dropout2d", "dropout3d", "elu", "elu_", "embedding", "fold", "gelu", "glu", "hardshrink",
     "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "l1_loss", "layer_norm", "leaky_relu",
     "leaky_relu_", "linear", "log_softmax", "logsigmoid", "max_pool2d", "mish", "mse_loss",
+    "multi_head_attention_forward", "scaled_dot_product_attention",
     "nll_loss", "one_hot", "pad", "prelu", "relu", "relu6", "relu_", "selu", "sigmoid", "silu",
     "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
     "tanhshrink", "threshold", "threshold_", "unfold",

@@ -1,4 +1,4 @@
-"""Shape ops: views (view/reshape/permute/expand/squeeze), repeat, cat, stack."""
+"""Shape ops: views (view/reshape/permute/expand/squeeze), repeat, cat, stack, flip, roll."""
 from __future__ import annotations
 
 import numpy as np
@@ -127,6 +127,21 @@ class Flip(Op):
 
     def backward(self, g):
         return g.flip(self.dims)
+
+
+class Roll(Op):
+    """Shift elements along ``dims`` by ``shifts`` (wrapping around); without dims, along
+    the flattened tensor."""
+
+    def forward(self, a, shifts, dims):
+        self.shifts, self.dims = shifts, dims
+        if dims is None:
+            return np.roll(a.reshape(-1), shifts).reshape(a.shape)
+        return np.roll(a, shifts, axis=dims)
+
+    def backward(self, g):
+        back = tuple(-s for s in self.shifts)
+        return Roll.apply(g, shifts=back, dims=self.dims)
 
 
 class CopySlices(Op, backward_name="CopySlices"):
