@@ -13,7 +13,8 @@ from numba import njit, prange
 from ._math import in_bounds_span
 from ._workers import WorkQueue, even_bands, run_split, worker_count, workspace
 
-__all__ = ["conv2d_forward", "conv2d_backward"]
+__all__ = ["conv2d_forward", "conv2d_backward", "conv2d_input_grad", "conv_transpose2d_forward",
+           "conv_transpose2d_backward", "unfold_forward", "fold_forward"]
 
 
 # ----------------------------------------------------------------------------
@@ -416,3 +417,143 @@ def conv2d_backward(x, w, grad_y, stride, padding, dilation, groups,
             gw = np.ascontiguousarray(gw.transpose(0, 2, 1))
         gw = gw.reshape(w.shape)
     return gx, gw, gb
+
+
+# ----------------------------------------------------------------------------
+# transposed convolution and the im2col / col2im pair (unfold / fold)
+
+
+def conv2d_input_grad(grad_y, w, input_hw, stride, padding, dilation, groups):
+    """Gradient of conv2d with respect to an input of spatial size ``input_hw``, from
+    grad_y (N, O, OH, OW) and w (O, C/groups, kh, kw): columns w.T @ grad_y per group,
+    scattered back by col2im. This is also the transposed convolution of grad_y."""
+    N, O, OH, OW = grad_y.shape
+    _, Cg, KH, KW = w.shape
+    G, Og, L = groups, O // groups, OH * OW
+    C, (H, W) = Cg * groups, input_hw
+    gy = np.ascontiguousarray(grad_y)
+    w = np.ascontiguousarray(w)
+    gx = np.empty((N, C, H, W), dtype=gy.dtype)
+    if N == 0:
+        return gx
+    geo = (C, H, W, KH, KW, stride[0], stride[1], padding[0], padding[1], dilation[0],
+           dilation[1], OH, OW)
+    if groups == C:
+        _dw_grad_input(w.reshape(-1), gy.reshape(-1), geo, N, O, gx.reshape(-1))
+        return gx
+    K = Cg * KH * KW
+    pointwise = _is_pointwise(w, stride, padding, dilation) and (H, W) == (OH, OW)
+    chunks, workers = _plan(N, L, C * KH * KW * L * gy.itemsize, _MIN_GEMM_COLS)
+    wt = w.reshape(G, Og, K).transpose(0, 2, 1)
+    queue = WorkQueue(len(chunks))
+
+    def task(k, step):
+        for n0, n1 in (chunks[i] for i in queue):
+            m = n1 - n0
+            if pointwise:  # a sample's grad is one GEMM, already NCHW
+                for n in range(n0, n1):
+                    np.matmul(wt, gy[n].reshape(G, Og, L), out=gx[n].reshape(G, Cg, L))
+                continue
+            if m == 1:
+                gyt = gy[n0].reshape(G, Og, L)
+            else:  # (m, O, L) -> (O, m*L) so each group is one GEMM
+                gyt = workspace("grad_out", O * m * L, gy.dtype).reshape(O, m, L)
+                gyt[...] = gy[n0:n1].reshape(m, O, L).transpose(1, 0, 2)
+                gyt = gyt.reshape(G, Og, m * L)
+            cols = workspace("cols", C * KH * KW * m * L, gy.dtype)
+            np.matmul(wt, gyt, out=cols.reshape(G, K, m * L))
+            _col2im(cols, geo, m, gx[n0:n1].reshape(-1))
+
+    run_split(task, workers)
+    return gx
+
+
+def conv_transpose2d_output_size(in_hw, kernel_hw, stride, padding, output_padding, dilation):
+    """PyTorch's output (H, W) of a transposed convolution."""
+    return tuple((i - 1) * s - 2 * p + d * (k - 1) + op + 1 for i, k, s, p, op, d in
+                 zip(in_hw, kernel_hw, stride, padding, output_padding, dilation))
+
+
+def conv_transpose2d_forward(x, w, b, stride, padding, output_padding, dilation, groups):
+    """Transposed convolution of x (N, Cin, H, W) with w (Cin, Cout/groups, kh, kw): the
+    adjoint of conv2d, so GEMM + col2im; b (Cout,) or None."""
+    out_hw = conv_transpose2d_output_size(x.shape[2:], w.shape[2:], stride, padding,
+                                          output_padding, dilation)
+    y = conv2d_input_grad(x, w, out_hw, stride, padding, dilation, groups)
+    if b is not None:
+        y += b.reshape(-1, 1, 1).astype(y.dtype, copy=False)
+    return y
+
+
+def conv_transpose2d_backward(x, w, grad_y, stride, padding, dilation, groups,
+                              need_input, need_weight, need_bias):
+    """Gradients (grad_x, grad_w, grad_b) of conv_transpose2d_forward: the input's is the
+    convolution of grad_y with w, the weight's is conv2d's weight gradient with the roles
+    of input and output swapped. None where not needed."""
+    gy = np.ascontiguousarray(grad_y, dtype=x.dtype)
+    gb = gy.sum(axis=(0, 2, 3)) if need_bias else None
+    gx = gw = None
+    H, W = x.shape[2:]
+    if need_input:
+        gx = conv2d_forward(gy, w, None, stride, padding, dilation, groups)
+        if gx.shape[2:] != (H, W):  # output_padding >= stride: rows no tap reaches
+            gx = np.ascontiguousarray(gx[:, :, :H, :W])
+    if need_weight:
+        OH, OW = _geometry(gy, w, stride, padding, dilation, groups)
+        xs = x
+        if (OH, OW) != (H, W):
+            xs = np.zeros(x.shape[:2] + (OH, OW), dtype=x.dtype)
+            xs[:, :, :H, :W] = x
+        gw = conv2d_backward(gy, w, xs, stride, padding, dilation, groups,
+                             need_input=False, need_weight=True, need_bias=False)[1]
+    return gx, gw, gb
+
+
+def _window_geo(C, in_hw, kernel_size, dilation, padding, stride):
+    """(geometry tuple, (OH, OW)) of sliding windows over a C x in_hw plane."""
+    (H, W), (KH, KW) = in_hw, kernel_size
+    OH = (H + 2 * padding[0] - dilation[0] * (KH - 1) - 1) // stride[0] + 1
+    OW = (W + 2 * padding[1] - dilation[1] * (KW - 1) - 1) // stride[1] + 1
+    geo = (C, H, W, KH, KW, stride[0], stride[1], padding[0], padding[1], dilation[0],
+           dilation[1], OH, OW)
+    return geo, (OH, OW)
+
+
+def _per_sample(N, work):
+    """Run ``work(n0, n1)`` over bands of samples on the worker threads."""
+    bands = even_bands(N, worker_count(N))
+    run_split(lambda k, step: work(*bands[k]), len(bands))
+
+
+def unfold_forward(x, kernel_size, dilation, padding, stride):
+    """im2col: x (N, C, H, W) -> (N, C*kh*kw, L), L the number of window positions."""
+    N, C = x.shape[:2]
+    geo, (OH, OW) = _window_geo(C, x.shape[2:], kernel_size, dilation, padding, stride)
+    x = np.ascontiguousarray(x)
+    out = np.empty((N, C * kernel_size[0] * kernel_size[1], OH * OW), dtype=x.dtype)
+
+    def work(n0, n1):
+        for n in range(n0, n1):
+            _im2col(x[n].reshape(-1), geo, 1, out[n].reshape(-1))
+    if N:
+        _per_sample(N, work)
+    return out
+
+
+def fold_forward(cols, output_size, kernel_size, dilation, padding, stride):
+    """col2im: cols (N, C*kh*kw, L) summed into (N, C, *output_size); the adjoint of
+    unfold_forward."""
+    N, CK, L = cols.shape
+    C = CK // (kernel_size[0] * kernel_size[1])
+    geo, (OH, OW) = _window_geo(C, output_size, kernel_size, dilation, padding, stride)
+    if OH * OW != L:
+        raise ValueError(f"fold: {L} columns do not match the {OH * OW} window positions")
+    cols = np.ascontiguousarray(cols)
+    out = np.empty((N, C) + tuple(output_size), dtype=cols.dtype)
+
+    def work(n0, n1):
+        for n in range(n0, n1):
+            _col2im(cols[n].reshape(-1), geo, 1, out[n].reshape(-1))
+    if N:
+        _per_sample(N, work)
+    return out

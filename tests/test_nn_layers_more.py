@@ -1,0 +1,209 @@
+"""Layers A of issue 11 against PyTorch: Conv1d, ConvTranspose1d/2d, Unfold/Fold, GroupNorm,
+InstanceNorm1d/2d, interpolate / Upsample, adaptive max pooling, 1-d pooling and full
+backward hooks. Values, gradients (input, weight, bias), seeded initialisation, reprs and
+error messages. Tolerances: float32 / float64 rounding of a sum of ``n`` terms, relative to
+the magnitude of the result."""
+import math
+
+import numpy as np
+import pytest
+
+import nanotorch as nt  # before torch: torch first slows nanotorch down
+import nanotorch.nn as nn
+import nanotorch.nn.functional as F
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as TF  # noqa: E402
+
+DTYPES = [np.float32, np.float64]
+
+
+def tol(dtype, n):
+    """Bound on the rounding error of a sum of ``n`` terms, relative to the result's scale."""
+    return 8 * np.finfo(dtype).eps * math.sqrt(max(n, 1))
+
+
+def close(ours, ref, dtype, n):
+    a, b = ours.detach().numpy(), ref.detach().numpy()
+    assert a.shape == b.shape, (a.shape, b.shape)
+    assert a.dtype == b.dtype, (a.dtype, b.dtype)
+    scale = max(float(np.abs(b).max()) if b.size else 0.0, 1.0)
+    np.testing.assert_allclose(a, b, rtol=0, atol=tol(dtype, n) * scale)
+
+
+def parity(nt_fn, t_fn, arrays, dtype, n, seed=1):
+    """Forward and backward of both with one random upstream gradient; compares the
+    outputs and the gradient of every array (``None`` entries are passed through)."""
+    ours = [None if a is None else nt.tensor(a.copy(), requires_grad=True) for a in arrays]
+    ref = [None if a is None else torch.tensor(a.copy(), requires_grad=True) for a in arrays]
+    y, yt = nt_fn(*ours), t_fn(*ref)
+    close(y, yt, dtype, n)
+    g = np.random.default_rng(seed).standard_normal(tuple(yt.shape)).astype(dtype)
+    y.backward(nt.tensor(g))
+    yt.backward(torch.tensor(g))
+    for a, b in zip(ours, ref):
+        if a is not None:
+            close(a.grad, b.grad, dtype, n * 4)
+    return y, yt
+
+
+def rand(shape, dtype, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def message(fn):
+    with pytest.raises(Exception) as e:
+        fn()
+    return type(e.value), str(e.value)
+
+
+def same_error(nt_fn, t_fn, *args, **kw):
+    """Both raise the same exception type and message; NumPy arrays among ``args`` are
+    passed as tensors of each library."""
+    def call(fn, lib):
+        return lambda: fn(*[lib.tensor(a) if isinstance(a, np.ndarray) else a for a in args],
+                          **kw)
+    assert message(call(nt_fn, nt)) == message(call(t_fn, torch))
+
+
+# ------------------------------------------------------------------ convolutions
+
+CONV1D = [((2, 4, 11), (6, 4, 3), dict(stride=2, padding=1)),
+          ((2, 4, 11), (6, 2, 4), dict(padding="same", dilation=2, groups=2)),
+          ((3, 9), (5, 3, 3), dict(padding="valid")),
+          ((2, 4, 9), (8, 1, 3), dict(groups=4, padding=2))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("xs,ws,kw", CONV1D)
+def test_conv1d_parity(xs, ws, kw, dtype):
+    b = rand(ws[0], dtype, 2)
+    y, yt = parity(lambda x, w, b: F.conv1d(x, w, b, **kw),
+                   lambda x, w, b: TF.conv1d(x, w, b, **kw),
+                   [rand(xs, dtype), rand(ws, dtype, 1), b], dtype, ws[1] * ws[2])
+    assert type(y.grad_fn).__name__ == type(yt.grad_fn).__name__
+
+
+CONVT = [((2, 4, 5, 6), (4, 3, 3, 3), {}),
+         ((2, 4, 5, 6), (4, 3, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+         ((2, 4, 5, 6), (4, 3, 3, 2), dict(stride=(2, 3), padding=(1, 0), output_padding=(0, 2),
+                                           dilation=(1, 2))),
+         ((2, 4, 5, 6), (4, 3, 3, 3), dict(groups=2, stride=2)),
+         ((2, 4, 5, 6), (4, 3, 3, 3), dict(dilation=2, output_padding=1)),  # op >= stride
+         ((2, 8, 5, 6), (8, 1, 3, 3), dict(groups=4, stride=2)),  # depthwise kernel
+         ((2, 4, 5, 6), (4, 3, 1, 1), {}),  # pointwise
+         ((4, 5, 6), (4, 2, 2, 2), dict(stride=2))]  # unbatched
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("xs,ws,kw", CONVT)
+def test_conv_transpose2d_parity(xs, ws, kw, dtype):
+    b = rand(ws[1] * kw.get("groups", 1), dtype, 2)
+    y, yt = parity(lambda x, w, b: F.conv_transpose2d(x, w, b, **kw),
+                   lambda x, w, b: TF.conv_transpose2d(x, w, b, **kw),
+                   [rand(xs, dtype), rand(ws, dtype, 1), b], dtype, ws[0] * ws[2] * ws[3])
+    assert type(y.grad_fn).__name__ == type(yt.grad_fn).__name__
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv_transpose1d_parity(dtype):
+    kw = dict(stride=3, padding=1, output_padding=2, groups=2)
+    parity(lambda x, w, b: F.conv_transpose1d(x, w, b, **kw),
+           lambda x, w, b: TF.conv_transpose1d(x, w, b, **kw),
+           [rand((2, 4, 7), dtype), rand((4, 3, 3), dtype, 1), rand(6, dtype, 2)], dtype, 12)
+    parity(lambda x, w: F.conv_transpose1d(x, w), lambda x, w: TF.conv_transpose1d(x, w),
+           [rand((4, 7), dtype), rand((4, 3, 2), dtype, 1)], dtype, 8)
+
+
+@pytest.mark.parametrize("cls,args,kw", [
+    ("Conv1d", (4, 6, 3), dict(stride=2, padding=1, bias=False)),
+    ("Conv1d", (4, 6, 3), dict(padding="same", groups=2)),
+    ("ConvTranspose1d", (4, 6, 3), dict(stride=2, output_padding=1, padding=1)),
+    ("ConvTranspose2d", (4, 6, 3), dict(stride=2, output_padding=1, groups=2, dilation=2,
+                                        bias=False)),
+    ("ConvTranspose2d", (3, 5, (2, 3)), {}),
+])
+def test_conv_modules_init_repr_and_forward(cls, args, kw):
+    nt.manual_seed(7)
+    torch.manual_seed(7)
+    ours, ref = getattr(nn, cls)(*args, **kw), getattr(torch.nn, cls)(*args, **kw)
+    assert repr(ours) == repr(ref)
+    for (name, p), (tname, tp) in zip(ours.named_parameters(), ref.named_parameters()):
+        assert name == tname
+        np.testing.assert_array_equal(p.detach().numpy(), tp.detach().numpy())
+    dims = 1 if cls.endswith("1d") else 2
+    x = rand((2, args[0]) + (7,) * dims, np.float32)
+    close(ours(nt.tensor(x)), ref(torch.tensor(x)), np.float32, 64)
+
+
+def test_conv_transpose_output_size():
+    nt.manual_seed(0)
+    m = nn.ConvTranspose2d(4, 3, 3, stride=2)
+    tm = torch.nn.ConvTranspose2d(4, 3, 3, stride=2)
+    tm.load_state_dict({k: torch.tensor(v.numpy()) for k, v in m.state_dict().items()})
+    x = rand((1, 4, 5, 5), np.float32)
+    for size in [(12, 12), (1, 3, 11, 12), [12, 11]]:
+        close(m(nt.tensor(x), output_size=size), tm(torch.tensor(x), output_size=size),
+              np.float32, 36)
+    with pytest.raises(ValueError, match=r"requested an output size of \(14, 14\), but valid "
+                                          r"sizes range from \[11, 11\] to \[12, 12\]"):
+        m(nt.tensor(x), output_size=(14, 14))
+
+
+def test_conv_errors_match_torch():
+    x, w = np.zeros((2, 5, 5, 5), np.float32), np.zeros((4, 3, 3, 3), np.float32)
+    cases = [
+        ("conv1d", (np.zeros((2, 3, 4, 5), np.float32), np.zeros((4, 3, 3), np.float32)), {}),
+        ("conv1d", (np.zeros((2, 3, 5), np.float32), np.zeros((4, 2, 3), np.float32)), {}),
+        ("conv_transpose2d", (x, w), {}),
+        ("conv_transpose2d", (np.zeros((5, 5), np.float32), w), {}),
+        ("conv_transpose2d", (x[:, :4], w), dict(output_padding=2, stride=2)),
+        ("conv_transpose2d", (x[:, :4], w, np.zeros(4, np.float32)), {}),
+        ("conv_transpose2d", (x[:, :4], w), dict(groups=3)),
+        ("conv_transpose2d", (x[:, :4], w), dict(padding=-1)),
+        ("conv_transpose1d", (x[:, :4, 0], w[..., 0]), dict(stride=0)),
+        ("conv_transpose2d", (x[:, :4], w), dict(padding="same")),
+    ]
+    for name, arrays, kw in cases:
+        same_error(getattr(F, name), getattr(TF, name), *arrays, **kw)
+    for kw in [dict(groups=3), dict(padding_mode="reflect"), dict(groups=0)]:
+        with pytest.raises(ValueError):
+            nn.ConvTranspose2d(4, 3, 3, **kw)
+    with pytest.raises(ValueError, match="Invalid padding string 'foo', should be one of"):
+        nn.Conv1d(4, 3, 3, padding="foo")
+
+
+# ------------------------------------------------------------------ unfold / fold
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=(2, 3), dilation=(1, 2),
+                                                         padding=1, stride=(2, 1))])
+def test_unfold_fold_parity(kw, dtype):
+    y, yt = parity(lambda x: F.unfold(x, **kw), lambda x: TF.unfold(x, **kw),
+                   [rand((2, 3, 6, 7), dtype)], dtype, 1)
+    assert type(y.grad_fn).__name__ == "Im2ColBackward0"
+    cols = rand(tuple(yt.shape), dtype, 3)
+    y, _ = parity(lambda c: F.fold(c, (6, 7), **kw), lambda c: TF.fold(c, (6, 7), **kw), [cols],
+                  dtype, 6)
+    assert type(y.grad_fn).__name__ == "Col2ImBackward0"
+    # unbatched
+    parity(lambda x: F.unfold(x, **kw), lambda x: TF.unfold(x, **kw), [rand((3, 6, 7), dtype)],
+           dtype, 1)
+    parity(lambda c: F.fold(c, (6, 7), **kw), lambda c: TF.fold(c, (6, 7), **kw), [cols[0]],
+           dtype, 6)
+
+
+def test_fold_unfold_modules_and_errors():
+    for ours, ref in [(nn.Unfold(2, padding=1), torch.nn.Unfold(2, padding=1)),
+                      (nn.Fold((4, 5), 2, stride=2), torch.nn.Fold((4, 5), 2, stride=2))]:
+        assert repr(ours) == repr(ref)
+    x = rand((1, 2, 4, 4), np.float32)
+    close(nn.Unfold(3, padding=1)(nt.tensor(x)), torch.nn.Unfold(3, padding=1)(torch.tensor(x)),
+          np.float32, 1)
+    cases = [("unfold", (2, 3, 4, 4), (5,)), ("unfold", (2, 3, 4, 4, 3), (2,)),
+             ("unfold", (2, 3, 4, 4), (2, 1, 0, 0)), ("unfold", (2, 3, 4, 4), (2, 1, -1)),
+             ("unfold", (2, 3, 4, 4), (2, 0)),
+             ("fold", (2, 11, 9), ((4, 4), 2)), ("fold", (2, 12, 8), ((4, 4), 2)),
+             ("fold", (2, 12, 9, 3), ((4, 4), 2))]
+    for name, shape, args in cases:
+        same_error(getattr(F, name), getattr(TF, name), np.zeros(shape, np.float32), *args)
