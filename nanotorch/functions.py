@@ -1219,4 +1219,5 @@ __all__ = [
 from ._functions import *  # noqa: E402,F401,F403
 from ._functions import __all__ as _more_functions  # noqa: E402
 
+globals().update(GENERATED)  # with the one-input ops those modules registered
 __all__ = sorted(set(__all__) | set(_more_functions) | set(GENERATED))
