@@ -17,6 +17,7 @@ from .. import init
 from .._functional.dropout import dropout as _dropout
 from .._functional.linear import linear
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -149,8 +150,10 @@ class RNNBase(Module):
         return s
 
     # forward ---------------------------------------------------------------------------
-    def _check_input(self, input):
+    def _check_input(self, input, expected_dim=None):
         name = type(self).__name__
+        if expected_dim is not None and input.ndim != expected_dim:
+            raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.ndim}")
         if input.ndim not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.ndim}D tensor "
                              "instead")
@@ -188,18 +191,43 @@ class RNNBase(Module):
         return tuple(getattr(self, f"{base}_l{layer}{suffix}", None) for base in
                      ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
 
-    def _run_direction(self, x, h, c, weights, reverse):
-        """One layer in one direction over (L, N, features): (outputs, h_last, c_last)."""
+    def _run_direction(self, x, h0, c0, weights, reverse, batch_sizes):
+        """One layer in one direction: (outputs, h_last, c_last). ``x`` is (L, N, features),
+        or with ``batch_sizes`` the data of a PackedSequence, where step t holds the first
+        ``batch_sizes[t]`` sequences (the batch is sorted by decreasing length)."""
         w_ih, w_hh, b_ih, b_hh, w_hr = weights
-        steps = _input_gates(self.mode, x, w_ih, b_ih, b_hh).unbind(0)
+        gx = _input_gates(self.mode, x, w_ih, b_ih, b_hh)
+        steps = gx.unbind(0) if batch_sizes is None else gx.split(batch_sizes)
         seq = [None] * len(steps)
-        for t in (range(len(steps) - 1, -1, -1) if reverse else range(len(steps))):
-            h, c = _gate_step(self.mode, steps[t], h, c, w_hh, b_hh, w_hr)
-            seq[t] = h
-        return (_T.stack(seq) if seq else x.new_zeros((0, *h.shape))), h, c
+        if not reverse:
+            h, c, finished = h0, c0, []
+            for t, g in enumerate(steps):
+                if g.shape[0] < h.shape[0]:   # the shortest sequences ended: keep their state
+                    n = g.shape[0]
+                    finished.append((h[n:], None if c is None else c[n:]))
+                    h, c = h[:n], None if c is None else c[:n]
+                h, c = _gate_step(self.mode, g, h, c, w_hh, b_hh, w_hr)
+                seq[t] = h
+            if finished:
+                h = _T.cat([h] + [f[0] for f in reversed(finished)])
+                c = None if c is None else _T.cat([c] + [f[1] for f in reversed(finished)])
+        else:
+            h, c = h0[:0], None if c0 is None else c0[:0]
+            for t in range(len(steps) - 1, -1, -1):
+                g = steps[t]
+                if g.shape[0] > h.shape[0]:   # longer sequences start: from their initial state
+                    m, n = h.shape[0], g.shape[0]
+                    h = _T.cat([h, h0[m:n]]) if m else h0[:n]
+                    if c is not None:
+                        c = _T.cat([c, c0[m:n]]) if m else c0[:n]
+                h, c = _gate_step(self.mode, g, h, c, w_hh, b_hh, w_hr)
+                seq[t] = h
+        if not seq:
+            return x.new_zeros((0, *h0.shape)), h0, c0
+        return (_T.stack(seq) if batch_sizes is None else _T.cat(seq)), h, c
 
-    def _run(self, input, h0, c0):
-        """All layers and directions over (L, N, H_in); returns output, h_n, c_n."""
+    def _run(self, input, h0, c0, batch_sizes=None):
+        """All layers and directions; returns output, h_n, c_n."""
         directions = 2 if self.bidirectional else 1
         x = input
         h_last, c_last = [], []
@@ -208,7 +236,8 @@ class RNNBase(Module):
             for direction in range(directions):
                 idx = layer * directions + direction
                 out, h, c = self._run_direction(x, h0[idx], None if c0 is None else c0[idx],
-                                                self._weights(layer, direction), direction)
+                                                self._weights(layer, direction), direction,
+                                                batch_sizes)
                 outs.append(out)
                 h_last.append(h)
                 c_last.append(c)
@@ -219,20 +248,36 @@ class RNNBase(Module):
         return x, h_n, (_T.stack(c_last) if c0 is not None else None)
 
     def _forward(self, input, hx, cx):
-        self._check_input(input)
-        batched = input.ndim == 3
-        if not batched:
-            input = input.unsqueeze(1)
-        elif self.batch_first:
-            input = input.transpose(0, 1)
-        batch = input.shape[1]
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            input, batch_sizes, sorted_indices, unsorted_indices = input
+            batch_sizes_list = [int(b) for b in batch_sizes.tolist()]
+            self._check_input(input, expected_dim=2)
+            batch, batched = batch_sizes_list[0], True
+            if sorted_indices is not None:
+                hx = None if hx is None else hx.index_select(1, sorted_indices)
+                cx = None if cx is None else cx.index_select(1, sorted_indices)
+        else:
+            self._check_input(input)
+            batch_sizes_list = None
+            batched = input.ndim == 3
+            if not batched:
+                input = input.unsqueeze(1)
+            elif self.batch_first:
+                input = input.transpose(0, 1)
+            batch = input.shape[1]
         out_size = self.proj_size if self.proj_size > 0 else self.hidden_size
         label = "hidden[0]" if self.mode == "LSTM" else "hidden"
         h0 = self._hidden(hx, batched, batch, out_size, label)
         c0 = (self._hidden(cx, batched, batch, self.hidden_size, "hidden[1]")
               if self.mode == "LSTM" else None)
-        out, h_n, c_n = self._run(input, h0, c0)
-        if not batched:
+        out, h_n, c_n = self._run(input, h0, c0, batch_sizes_list)
+        if packed:
+            out = PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices)
+            if unsorted_indices is not None:
+                h_n = h_n.index_select(1, unsorted_indices)
+                c_n = None if c_n is None else c_n.index_select(1, unsorted_indices)
+        elif not batched:
             out, h_n = out.squeeze(1), h_n.squeeze(1)
             c_n = None if c_n is None else c_n.squeeze(1)
         elif self.batch_first:
