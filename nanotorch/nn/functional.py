@@ -49,16 +49,27 @@ from ._functional.loss import (
 )
 from ._functional.normalization import batch_norm, layer_norm
 from ._functional.padding import pad
-from ._functional.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ._functional.pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from ._functional.sparse import embedding, one_hot
 
 __all__ = [
-    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "celu", "conv1d", "conv2d", "conv_transpose1d",
     "conv_transpose2d", "cross_entropy", "dropout", "dropout1d",
     "dropout2d", "dropout3d", "elu", "elu_", "embedding", "fold", "gelu", "glu", "hardshrink",
     "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "l1_loss", "layer_norm", "leaky_relu",
-    "leaky_relu_", "linear", "log_softmax", "logsigmoid", "max_pool2d", "mish", "mse_loss",
+    "leaky_relu_", "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d",
+    "mish", "mse_loss",
     "multi_head_attention_forward", "scaled_dot_product_attention",
     "nll_loss", "one_hot", "pad", "prelu", "relu", "relu6", "relu_", "selu", "sigmoid", "silu",
     "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",

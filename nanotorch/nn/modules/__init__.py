@@ -11,7 +11,8 @@ from .linear import Identity, Linear
 from .sparse import Embedding
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .fold import Fold, Unfold
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
+                      AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d)
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss,
                    SmoothL1Loss)
