@@ -207,3 +207,95 @@ def test_fold_unfold_modules_and_errors():
              ("fold", (2, 12, 9, 3), ((4, 4), 2))]
     for name, shape, args in cases:
         same_error(getattr(F, name), getattr(TF, name), np.zeros(shape, np.float32), *args)
+
+
+# ------------------------------------------------------------------ pooling
+
+def distinct(shape, dtype, seed=0):
+    """Values 0.1 apart in random order (no ties: max pooling's gradient is well defined)."""
+    n = int(np.prod(shape))
+    return (np.random.default_rng(seed).permutation(n) * 0.1 - 0.05 * n).reshape(shape) \
+        .astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,size", [((2, 3, 9, 7), (4, 3)), ((2, 3, 5, 8), (5, None)),
+                                        ((3, 6, 6), 4), ((1, 2, 3, 3), (7, 5))])
+def test_adaptive_max_pool2d_parity(shape, size, dtype):
+    x = distinct(shape, dtype)
+    y, yt = parity(lambda x: F.adaptive_max_pool2d(x, size),
+                   lambda x: TF.adaptive_max_pool2d(x, size), [x], dtype, 1)
+    if len(shape) == 4:
+        assert type(y.grad_fn).__name__ == type(yt.grad_fn).__name__
+    _, idx = F.adaptive_max_pool2d(nt.tensor(x), size, return_indices=True)
+    _, tidx = TF.adaptive_max_pool2d(torch.tensor(x), size, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    assert idx.dtype == nt.int64
+    m, tm = nn.AdaptiveMaxPool2d(size, return_indices=True), \
+        torch.nn.AdaptiveMaxPool2d(size, return_indices=True)
+    assert repr(m) == repr(tm)
+    np.testing.assert_array_equal(m(nt.tensor(x))[1].numpy(), tm(torch.tensor(x))[1].numpy())
+
+
+def test_adaptive_max_pool2d_nan_propagates_like_torch():
+    x = distinct((1, 1, 4, 4), np.float32)
+    x[0, 0, 1, 2] = np.nan
+    y, idx = F.adaptive_max_pool2d(nt.tensor(x), 2, return_indices=True)
+    yt, tidx = TF.adaptive_max_pool2d(torch.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(y.numpy(), yt.numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kw", [dict(kernel_size=3), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=2, stride=2, dilation=2, ceil_mode=True)])
+def test_max_pool1d_parity(kw, dtype):
+    for shape in [(2, 3, 11), (3, 10)]:
+        x = distinct(shape, dtype)
+        parity(lambda x: F.max_pool1d(x, **kw), lambda x: TF.max_pool1d(x, **kw), [x], dtype, 1)
+        _, idx = F.max_pool1d(nt.tensor(x), return_indices=True, **kw)
+        _, tidx = TF.max_pool1d(torch.tensor(x), return_indices=True, **kw)
+        np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    m, tm = nn.MaxPool1d(**kw), torch.nn.MaxPool1d(**kw)
+    assert repr(m) == repr(tm)
+    close(m(nt.tensor(x)), tm(torch.tensor(x)), dtype, 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kw", [dict(kernel_size=3), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                                     count_include_pad=False)])
+def test_avg_pool1d_parity(kw, dtype):
+    for shape in [(2, 3, 11), (3, 10)]:
+        parity(lambda x: F.avg_pool1d(x, **kw), lambda x: TF.avg_pool1d(x, **kw),
+               [rand(shape, dtype)], dtype, 3)
+    m, tm = nn.AvgPool1d(**kw), torch.nn.AvgPool1d(**kw)
+    assert repr(m) == repr(tm)
+    x = rand((2, 3, 11), dtype)
+    close(m(nt.tensor(x)), tm(torch.tensor(x)), dtype, 3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,size", [((2, 3, 11), 4), ((3, 5), 7), ((2, 2, 9), (3,))])
+def test_adaptive_pool1d_parity(shape, size, dtype):
+    parity(lambda x: F.adaptive_avg_pool1d(x, size), lambda x: TF.adaptive_avg_pool1d(x, size),
+           [rand(shape, dtype)], dtype, shape[-1])
+    x = distinct(shape, dtype)
+    parity(lambda x: F.adaptive_max_pool1d(x, size), lambda x: TF.adaptive_max_pool1d(x, size),
+           [x], dtype, 1)
+    y, idx = nn.AdaptiveMaxPool1d(size, return_indices=True)(nt.tensor(x))
+    yt, tidx = torch.nn.AdaptiveMaxPool1d(size, return_indices=True)(torch.tensor(x))
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    m, tm = nn.AdaptiveAvgPool1d(size), torch.nn.AdaptiveAvgPool1d(size)
+    assert repr(m) == repr(tm)
+    close(m(nt.tensor(x)), tm(torch.tensor(x)), dtype, shape[-1])
+
+
+def test_pool_errors_match_torch():
+    cases = [("max_pool1d", (2, 3, 4, 5), (2,)), ("max_pool1d", (3,), (2,)),
+             ("max_pool1d", (2, 3, 4), (5,)), ("max_pool1d", (2, 3, 4), (2, None, 2)),
+             ("avg_pool1d", (2, 3, 4, 5), (2,)), ("avg_pool1d", (2, 3, 4), (2, None, 2)),
+             ("adaptive_avg_pool1d", (2, 3, 4, 5), (2,)),
+             ("adaptive_avg_pool1d", (2, 3, 4), ((2, 2),))]
+    for name, shape, args in cases:
+        same_error(getattr(F, name), getattr(TF, name), np.zeros(shape, np.float32), *args)

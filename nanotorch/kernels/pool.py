@@ -15,6 +15,7 @@ __all__ = [
     "max_pool2d_forward", "max_pool2d_backward",
     "avg_pool2d_forward", "avg_pool2d_backward",
     "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward",
+    "adaptive_max_pool2d_forward",
 ]
 
 
@@ -165,6 +166,27 @@ def _max_forward_values(x, KH, KW, sh, sw, ph, pw, dh, dw, y):
                         v = xf[src + uq * np.uint64(sw)]
                         cur = yf[d0 + uq]
                         yf[d0 + uq] = v if (v > cur or v != v) else cur  # NaN propagates
+
+
+@njit(parallel=True, cache=True)
+def _adaptive_max_forward(x, hs, he, ws, we, y, idx):
+    """x (P, H, W); y, idx (P, OH, OW): max and flat argmax over window [hs, he) x [ws, we)
+    (NaN propagates; ties keep the first)."""
+    P, H, W = x.shape
+    OH, OW = y.shape[1], y.shape[2]
+    for p in prange(P):
+        for oh in range(OH):
+            for ow in range(OW):
+                best = -np.inf
+                bi = hs[oh] * W + ws[ow]
+                for h in range(hs[oh], he[oh]):
+                    for w in range(ws[ow], we[ow]):
+                        v = x[p, h, w]
+                        if v > best or np.isnan(v):
+                            best = v
+                            bi = h * W + w
+                y[p, oh, ow] = best
+                idx[p, oh, ow] = bi
 
 
 @njit(parallel=True, cache=True)
@@ -324,6 +346,18 @@ def adaptive_avg_pool2d_backward(grad_y, input_shape):
     params = _adaptive_params("adaptive_avg_pool2d_backward", input_shape, grad_y.shape[2:],
                               grad_y.dtype)
     return _window_backward("adaptive_avg_pool2d_backward", grad_y, input_shape, params)
+
+
+def adaptive_max_pool2d_forward(x, output_size):
+    """Adaptive max pooling over the windows of adaptive_avg_pool2d; returns (y, int64 flat
+    argmax indices into each H*W plane), the gradient going through max_pool2d_backward."""
+    _check_input("adaptive_max_pool2d", x)
+    hs, he, _, ws, we, _ = _adaptive_params("adaptive_max_pool2d", x.shape, output_size, x.dtype)
+    N, C, H, W = x.shape
+    y = np.empty((N * C,) + tuple(output_size), dtype=x.dtype)
+    idx = np.empty(y.shape, dtype=np.int64)
+    _adaptive_max_forward(np.ascontiguousarray(x).reshape(N * C, H, W), hs, he, ws, we, y, idx)
+    return y.reshape((N, C) + y.shape[1:]), idx.reshape((N, C) + y.shape[1:])
 
 
 def _window_backward(name, grad_y, input_shape, params):

@@ -1,11 +1,12 @@
-"""2-D pooling: ``max_pool2d``, ``avg_pool2d``, ``adaptive_avg_pool2d``: window arguments,
-checks and PyTorch's messages in front of the ops in ``ops/pool.py``. Inputs are
-(N, C, H, W) or unbatched (C, H, W)."""
+"""Pooling: ``max_pool2d``, ``avg_pool2d``, ``adaptive_avg_pool2d``, ``adaptive_max_pool2d``
+(inputs (N, C, H, W) or unbatched (C, H, W)) and their 1-D forms (inputs (N, C, L) or (C, L),
+run as 2-D pooling of unit height): window arguments, checks and PyTorch's messages in front
+of the ops in ``ops/pool.py``."""
 from __future__ import annotations
 
 import numpy as np
 
-from ...ops.pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from ...ops.pool import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from ...tensor import Tensor
 from ._checks import check_float, check_tensor, pair
 
@@ -88,14 +89,14 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     return _batched(input, lambda x: AvgPool2d.apply(x, params=params))
 
 
-def _adaptive_size(input, output_size):
+def _adaptive_size(input, output_size, name="adaptive_avg_pool2d"):
     size = (output_size, output_size) if isinstance(output_size, (int, np.integer)) or \
         output_size is None else tuple(output_size)
     if len(size) != 2:
-        raise RuntimeError(f"adaptive_avg_pool2d: output_size must be 2, got {len(size)}")
+        raise RuntimeError(f"{name}: output_size must be 2, got {len(size)}")
     size = tuple(int(input.shape[-2 + i]) if o is None else int(o) for i, o in enumerate(size))
     if min(size) < 1:
-        raise RuntimeError(f"adaptive_avg_pool2d: elements of output_size must be positive, "
+        raise RuntimeError(f"{name}: elements of output_size must be positive, "
                            f"but received {list(size)}")
     return size
 
@@ -106,3 +107,92 @@ def adaptive_avg_pool2d(input, output_size):
     _check_input("adaptive_avg_pool2d", input)
     size = _adaptive_size(input, output_size)
     return _batched(input, lambda x: AdaptiveAvgPool2d.apply(x, output_size=size))
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over the windows of ``adaptive_avg_pool2d``; with ``return_indices`` also the flat
+    argmax index of each output into its H*W input plane."""
+    _check_input("adaptive_max_pool2d", input)
+    size = _adaptive_size(input, output_size, "adaptive_max_pool2d")
+
+    def run(x):
+        sink = [] if return_indices else None
+        y = AdaptiveMaxPool2d.apply(x, output_size=size, sink=sink)
+        return (y, Tensor._wrap(sink[0])) if return_indices else y
+    return _batched(input, run)
+
+
+# ------------------------------------------------------------------ 1-D, as unit-height 2-D
+
+def _one(v, name, fn):
+    """A 1-D window argument (int or length-1 sequence) as an int."""
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    t = tuple(v)
+    if len(t) != 1:
+        raise RuntimeError(f"{fn}() argument '{name}' should contain one int (got {len(t)})")
+    return int(t[0])
+
+
+def _check_1d(name, input, max_pool=False):
+    check_tensor(input, "input", name)
+    if input.ndim not in (2, 3):
+        if max_pool:
+            raise RuntimeError(f"{name}: Expected 2D or 3D (batch mode) tensor with optional 0 "
+                               f"dim batch size for input, but got:{list(input.shape)}")
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional "
+                           f"tensor for argument #1 'self' (while checking arguments for {name})")
+
+
+def _unit_height(input, fn):
+    """``fn`` on ``input`` (.., L) viewed as (.., 1, L); the result's unit height removed."""
+    out = fn(input.unsqueeze(-2))
+    return tuple(o.squeeze(-2) for o in out) if isinstance(out, tuple) else out.squeeze(-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over (dilated) windows of the last axis; indices are positions along it."""
+    _check_1d("max_pool1d", input, max_pool=True)
+    k = _one(kernel_size, "kernel_size", "max_pool1d")
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _one(stride, "stride", "max_pool1d")
+    p, d = _one(padding, "padding", "max_pool1d"), _one(dilation, "dilation", "max_pool1d")
+    if k > 0 and p > k // 2:
+        raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but got "
+                           f"padding={p} and kernel_size={k}")
+    if k > 0 and s > 0 and d > 0 and p >= 0:
+        size = input.shape[-1]
+        out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (out - 1) * s >= size + p:
+            out -= 1
+        if out < 1:
+            raise RuntimeError(f"max_pool1d() Invalid computed output size: {out}")
+    return _unit_height(input, lambda x: max_pool2d(x, (1, k), (1, s), (0, p), (1, d),
+                                                    ceil_mode, return_indices))
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """Mean over windows of the last axis with zero padding."""
+    _check_1d("avg_pool1d", input)
+    k = _one(kernel_size, "kernel_size", "avg_pool1d")
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _one(stride, "stride", "avg_pool1d")
+    p = _one(padding, "padding", "avg_pool1d")
+    return _unit_height(input, lambda x: avg_pool2d(x, (1, k), (1, s), (0, p), ceil_mode,
+                                                    count_include_pad))
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Average over the windows [floor(i*L/o), ceil((i+1)*L/o)) of the last axis."""
+    _check_1d("adaptive_avg_pool1d", input)
+    o = _one(output_size, "output_size", "adaptive_avg_pool1d")
+    return _unit_height(input, lambda x: adaptive_avg_pool2d(x, (1, o)))
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max over the windows of ``adaptive_avg_pool1d``; indices are positions along L."""
+    _check_1d("adaptive_max_pool1d", input)
+    o = _one(output_size, "output_size", "adaptive_max_pool1d")
+    return _unit_height(input, lambda x: adaptive_max_pool2d(x, (1, o), return_indices))
