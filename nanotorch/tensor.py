@@ -104,7 +104,8 @@ def _infer_array(data, dtype=None):
         if kind == "b":
             dtype = _dtype.bool_
         elif kind in "iu":
-            dtype = _dtype.int64 if not isinstance(data, np.generic) else _dtype.from_numpy_dtype(arr.dtype)
+            dtype = (_dtype.int64 if not isinstance(data, np.generic)
+                     else _dtype.from_numpy_dtype(arr.dtype))
         elif kind == "f":
             dtype = (_dtype.from_numpy_dtype(arr.dtype) if isinstance(data, np.generic)
                      else _dtype.get_default_dtype())
@@ -347,7 +348,7 @@ class Tensor:
                                "in-place operation.")
         return track
 
-    def _inplace_from(self, out: "Tensor", track: bool):
+    def _inplace_from(self, out: Tensor, track: bool):
         """Write ``out`` (computed out of place) into this tensor's storage and, when
         tracked, make this tensor the op's output in the graph."""
         if out.shape != self.shape:
@@ -445,7 +446,7 @@ class Tensor:
 
     def __bool__(self):
         if self._array.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._array.reshape(()))
 
     def __float__(self):
