@@ -2,6 +2,8 @@
 each ``nanotorch.<name>`` a Tensor method (and in-place method) without a wrapper; and
 ``erf``, the worked example of the README's "Contributing" section, matches PyTorch."""
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,3 +114,10 @@ def test_erf_method_inplace_and_integer_promotion():
     np.testing.assert_allclose(ints.numpy(), [0.0, math.erf(1), math.erf(-2)], rtol=1e-6)
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
         nt.ones(2, requires_grad=True).erf_()
+
+
+def test_readme_contributing_example_is_the_real_code():
+    root = Path(__file__).resolve().parents[1]
+    section = (root / "README.md").read_text().split("## Contributing", 1)[1]
+    example = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert example in (root / "nanotorch" / "ops" / "activation.py").read_text()
