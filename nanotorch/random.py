@@ -224,6 +224,15 @@ def _numel(shape) -> int:
 def uniform(shape, dtype=np.float32, low=0.0, high=1.0, generator=None) -> np.ndarray:
     """U(low, high): ``x * (high - low) + low`` on 24/53-bit uniforms in ``dtype``."""
     dtype = np.dtype(dtype)
+    name = "float" if dtype == np.float32 else "double"
+    limit = float(np.finfo(dtype).max)
+    for label, v in (("from", low), ("to", high)):
+        if not -limit <= v <= limit:
+            raise RuntimeError(f"{label} is out of bounds for {name}")
+    if high - low > limit:
+        raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<{name}>::max(), "
+                           f"but found to={high} and from={low} which result in to-from to "
+                           f"exceed the limit")
     g = _gen(generator)
     work = np.float32 if dtype == np.float32 else np.float64
     x = g._uniform01(_numel(shape), work)
