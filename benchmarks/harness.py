@@ -59,16 +59,17 @@ def measure_peak_memory(workload: str, lib: str, steps: int = 3) -> int | None:
     """Peak resident memory added by running ``steps`` steps of a workload (after one
     warm-up step; a one-shot workload runs once, unwarmed), measured in a fresh subprocess
     (so the two libraries do not share a peak)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = (
-        "import gc, sys; sys.path.insert(0, %r);"
+        f"import gc, sys; sys.path.insert(0, {root!r});"
         "from benchmarks import workloads, harness;"
-        "import importlib; lib = importlib.import_module(%r);"
-        "w = workloads.WORKLOADS[%r]; step = w.make(lib); steps = %d;"
+        f"import importlib; lib = importlib.import_module({lib!r});"
+        f"w = workloads.WORKLOADS[{workload!r}]; step = w.make(lib); steps = {steps:d};"
         "steps = 1 if w.oneshot else (step(), steps)[1]; gc.collect();"
         "base = harness.rss_bytes(); harness.reset_peak_rss();"
         "[step() for _ in range(steps)];"
         "print(harness.peak_rss_bytes() - base)"
-    ) % (os.path.dirname(os.path.dirname(os.path.abspath(__file__))), lib, workload, steps)
+    )
     try:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              timeout=600, check=True)

@@ -56,7 +56,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--memory", action="store_true", help="also measure peak memory")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
-    parser.add_argument("--repeat", type=int, default=None, help="timed steps per workload (one-shot workloads such as recipe run once)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="timed steps per workload (one-shot workloads run once)")
     args = parser.parse_args(argv)
     names = args.names or list(WORKLOADS)
     unknown = [n for n in names if n not in WORKLOADS]

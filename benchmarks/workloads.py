@@ -7,8 +7,8 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -50,14 +50,16 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     if threshold is not None:
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) \
                 or not threshold >= 0:
-            raise ValueError(f"set_printoptions: threshold must be a number >= 0, got {threshold!r}")
+            raise ValueError("set_printoptions: threshold must be a number >= 0, got "
+                             f"{threshold!r}")
         updates["threshold"] = threshold
     if edgeitems is not None:
         updates["edgeitems"] = _check_count("edgeitems", edgeitems, 0)
     if linewidth is not None:
         updates["linewidth"] = _check_count("linewidth", linewidth, 1)
     if sci_mode is not None and not isinstance(sci_mode, (bool, np.bool_)):
-        raise ValueError(f"set_printoptions: sci_mode must be True, False or None, got {sci_mode!r}")
+        raise ValueError("set_printoptions: sci_mode must be True, False or None, got "
+                         f"{sci_mode!r}")
     for key, value in updates.items():
         setattr(_OPTS, key, value)
     _OPTS.sci_mode = None if sci_mode is None else bool(sci_mode)

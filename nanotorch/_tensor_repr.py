@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import _dtype
+from ._printing import format_tensor
 
 
 def _dtype_suffix(t):
@@ -17,10 +18,4 @@ def tensor_repr(t, prefix: str = "tensor(") -> str:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    try:
-        from ._printing import format_tensor
-    except ImportError:  # pragma: no cover - only while _printing is being written
-        body = repr(t._array.tolist())
-        extra = "".join(", " + s for s in ([f"dtype={_dtype_suffix(t)}"] if _dtype_suffix(t) else []) + suffixes)
-        return f"{prefix}{body}{extra})"
     return format_tensor(t._array, dtype_suffix=_dtype_suffix(t), suffixes=suffixes, prefix=prefix)

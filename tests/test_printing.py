@@ -164,7 +164,8 @@ def _random_values(rng, dtype, shape):
     elif style == 1:  # integer-valued floats
         vals = np.round(rng.standard_normal(size) * scale)
     elif style == 2:  # positive, two mixed scales
-        vals = rng.random(size) * np.where(rng.random(size) < 0.5, scale, 10.0 ** rng.uniform(-6, 9))
+        vals = rng.random(size) * np.where(rng.random(size) < 0.5, scale,
+                                           10.0 ** rng.uniform(-6, 9))
     else:
         vals = rng.integers(-3, 4, size) * 0.5
     if size and rng.random() < 0.4:
@@ -176,7 +177,8 @@ def _random_values(rng, dtype, shape):
 
 def _random_shape(rng):
     if rng.random() < 0.1:
-        return [(1001,), (3, 400), (11, 11, 11), (2, 3, 200), (1200, 2), (5, 2, 11, 10)][rng.integers(6)]
+        shapes = [(1001,), (3, 400), (11, 11, 11), (2, 3, 200), (1200, 2), (5, 2, 11, 10)]
+        return shapes[rng.integers(6)]
     ndim = int(rng.integers(0, 5))
     hi = 13 if ndim <= 2 else 7
     return tuple(int(s) for s in rng.integers(0, hi, ndim) * (rng.random(ndim) > 0.05))

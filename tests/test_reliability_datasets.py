@@ -13,7 +13,12 @@ Image = pytest.importorskip("PIL.Image")
 
 from nanotorch.utils.data import DataLoader  # noqa: E402
 from nanotorch.vision import (  # noqa: E402
-    MNIST, EmptyClassFolderError, FashionMNIST, ImageFolder, ImageReadError, NpzImageDataset,
+    MNIST,
+    EmptyClassFolderError,
+    FashionMNIST,
+    ImageFolder,
+    ImageReadError,
+    NpzImageDataset,
 )
 
 

@@ -41,7 +41,8 @@ def test_cross_entropy_float_targets_of_wrong_shape():
 
 
 def test_cross_entropy_class_index_out_of_range():
-    with pytest.raises((IndexError, ValueError, RuntimeError), match=r"Target 3 is out of bounds.*3 classes"):
+    with pytest.raises((IndexError, ValueError, RuntimeError),
+                       match=r"Target 3 is out of bounds.*3 classes"):
         F.cross_entropy(nt.randn(4, 3), nt.tensor([0, 1, 3, 2]))
     with pytest.raises((IndexError, ValueError, RuntimeError), match=r"Target -1 is out of bounds"):
         F.cross_entropy(nt.randn(4, 3), nt.tensor([0, -1, 1, 2]))
@@ -111,8 +112,11 @@ def test_float64_end_to_end():
         opt.zero_grad()
         loss.backward()
         opt.step()
-    for p, b in zip(model.parameters(), before):
+    for (name, p), b in zip(model.named_parameters(), before):
         assert p.dtype == nt.float64 and p.grad.dtype == nt.float64
+        if name == "0.bias":  # batch norm removes the mean: this gradient is zero up to rounding
+            assert p.grad.abs().max().item() < 1e-12
+            continue
         assert not np.array_equal(p.detach().numpy(), b.numpy())
     for buf in model.buffers():
         if buf.is_floating_point():

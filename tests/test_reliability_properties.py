@@ -5,7 +5,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 hyp = pytest.importorskip("hypothesis")
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 import nanotorch as nt  # noqa: E402
 

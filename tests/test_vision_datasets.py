@@ -12,7 +12,13 @@ import pytest
 Image = pytest.importorskip("PIL.Image")
 
 from nanotorch.vision import (  # noqa: E402
-    MNIST, FashionMNIST, ImageFolder, ImageReadError, NpzImageDataset, load_image, read_idx,
+    MNIST,
+    FashionMNIST,
+    ImageFolder,
+    ImageReadError,
+    NpzImageDataset,
+    load_image,
+    read_idx,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,7 +58,8 @@ def test_load_image_decodes_and_converts(tmp_path):
     gray = np.arange(12, dtype=np.uint8).reshape(3, 4)
     _save(tmp_path / "g.png", gray)
     assert load_image(tmp_path / "g.png", mode=None).mode == "L"
-    assert np.array_equal(np.asarray(load_image(tmp_path / "g.png")), np.repeat(gray[..., None], 3, 2))
+    assert np.array_equal(np.asarray(load_image(tmp_path / "g.png")),
+                          np.repeat(gray[..., None], 3, 2))
 
 
 def test_load_image_errors_name_the_file(tmp_path):
@@ -93,7 +100,8 @@ def test_image_folder_layout(tmp_path):
 
 def test_image_folder_transforms(tmp_path):
     arrays = _tree(tmp_path)
-    ds = ImageFolder(tmp_path, transform=lambda im: np.asarray(im)[0, 0], target_transform=lambda t: t + 10)
+    ds = ImageFolder(tmp_path, transform=lambda im: np.asarray(im)[0, 0],
+                     target_transform=lambda t: t + 10)
     x, y = ds[-1]
     assert y == 11 and np.array_equal(x, arrays["dog/b.png"][0, 0])
 
@@ -259,7 +267,8 @@ def test_download_is_refused(tmp_path):
 
 def test_npz_dataset_splits(tmp_path):
     rng = np.random.default_rng(0)
-    x_tr, x_te = rng.integers(0, 256, (6, 4, 5, 3), dtype=np.uint8), rng.integers(0, 256, (2, 4, 5, 3), dtype=np.uint8)
+    x_tr = rng.integers(0, 256, (6, 4, 5, 3), dtype=np.uint8)
+    x_te = rng.integers(0, 256, (2, 4, 5, 3), dtype=np.uint8)
     path = tmp_path / "d.npz"
     np.savez(path, x_train=x_tr, y_train=np.array([0, 1, 2, 0, 1, 2], np.int32),
              x_test=x_te, y_test=np.array([2, 1], np.uint8), classes=np.array(["a", "b", "c"]))
@@ -299,7 +308,8 @@ def test_npz_validation(tmp_path, images, labels, match):
 
 def test_npz_label_outside_classes(tmp_path):
     path = tmp_path / "bad.npz"
-    np.savez(path, x_train=np.zeros((2, 2, 2), np.uint8), y_train=np.array([0, 2]), classes=np.array(["a", "b"]))
+    np.savez(path, x_train=np.zeros((2, 2, 2), np.uint8), y_train=np.array([0, 2]),
+             classes=np.array(["a", "b"]))
     with pytest.raises(ValueError, match="label 2 out of range for 2 classes"):
         NpzImageDataset(path)
 
@@ -327,7 +337,8 @@ def test_asset_matches_official_files():
         full = FashionMNIST(DEBIAN_FMNIST, train=train)
         small = NpzImageDataset(ASSET, split="train" if train else "test")
         assert len(full) == (60000 if train else 10000)
-        assert np.array_equal(small.data, full.data[:n]) and np.array_equal(small.targets, full.targets[:n])
+        assert np.array_equal(small.data, full.data[:n])
+        assert np.array_equal(small.targets, full.targets[:n])
 
 
 def test_fixture_photos_and_licences():

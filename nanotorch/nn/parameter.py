@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
 from .._tensor_repr import tensor_repr
+from ..tensor import Tensor
 
 
 class Parameter(Tensor):

@@ -1,8 +1,14 @@
 """Image datasets, transforms and image reading (NumPy/Pillow level, no Tensor imports)."""
 
 from . import datasets, transforms
-from .datasets import (MNIST, EmptyClassFolderError, FashionMNIST, ImageFolder, NpzImageDataset,
-                       read_idx)
+from .datasets import (
+                       MNIST,
+                       EmptyClassFolderError,
+                       FashionMNIST,
+                       ImageFolder,
+                       NpzImageDataset,
+                       read_idx,
+)
 from .image_io import IMG_EXTENSIONS, ImageReadError, is_image_file, load_image
 
 __all__ = [

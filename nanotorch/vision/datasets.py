@@ -228,7 +228,8 @@ class MNIST:
         for d in dirs:
             found = []
             for n in names:
-                variants = (n, n + ".gz", n.replace("-idx", ".idx"), n.replace("-idx", ".idx") + ".gz")
+                dotted = n.replace("-idx", ".idx")
+                variants = (n, n + ".gz", dotted, dotted + ".gz")
                 hit = next((os.path.join(d, v) for v in variants
                             if os.path.isfile(os.path.join(d, v))), None)
                 found.append(hit)
