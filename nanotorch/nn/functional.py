@@ -47,7 +47,7 @@ from ._functional.loss import (
     nll_loss,
     smooth_l1_loss,
 )
-from ._functional.normalization import batch_norm, layer_norm
+from ._functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
 from ._functional.padding import pad
 from ._functional.pooling import (
     adaptive_avg_pool1d,
@@ -66,8 +66,10 @@ __all__ = [
     "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "celu", "conv1d", "conv2d", "conv_transpose1d",
     "conv_transpose2d", "cross_entropy", "dropout", "dropout1d",
-    "dropout2d", "dropout3d", "elu", "elu_", "embedding", "fold", "gelu", "glu", "hardshrink",
-    "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "l1_loss", "layer_norm", "leaky_relu",
+    "dropout2d", "dropout3d", "elu", "elu_", "embedding", "fold", "gelu", "glu",
+    "group_norm", "hardshrink",
+    "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "instance_norm",
+    "l1_loss", "layer_norm", "leaky_relu",
     "leaky_relu_", "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d",
     "mish", "mse_loss",
     "multi_head_attention_forward", "scaled_dot_product_attention",
