@@ -299,3 +299,88 @@ def test_pool_errors_match_torch():
              ("adaptive_avg_pool1d", (2, 3, 4), ((2, 2),))]
     for name, shape, args in cases:
         same_error(getattr(F, name), getattr(TF, name), np.zeros(shape, np.float32), *args)
+
+
+# ------------------------------------------------------------------ group / instance norm
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,groups,affine", [((2, 6, 5, 4), 3, "wb"), ((2, 6), 2, "w"),
+                                                 ((3, 6, 7), 6, ""), ((2, 4, 3), 1, "wb")])
+def test_group_norm_parity(shape, groups, affine, dtype):
+    c = shape[1]
+    w = rand(c, dtype, 1) if "w" in affine else None
+    b = rand(c, dtype, 2) if "b" in affine else None
+    n = int(np.prod(shape[1:])) // groups
+    y, yt = parity(lambda x, w, b: F.group_norm(x, groups, w, b),
+                   lambda x, w, b: TF.group_norm(x, groups, w, b),
+                   [rand(shape, dtype), w, b], dtype, n)
+    assert type(y.grad_fn).__name__ == type(yt.grad_fn).__name__
+
+
+@pytest.mark.parametrize("kw", [{}, dict(affine=False), dict(eps=1e-3, bias=False)])
+def test_group_norm_module(kw):
+    m, tm = nn.GroupNorm(2, 6, **kw), torch.nn.GroupNorm(2, 6, **kw)
+    assert repr(m) == repr(tm)
+    assert list(m.state_dict()) == list(tm.state_dict())
+    x = rand((3, 6, 4, 4), np.float32)
+    close(m(nt.tensor(x)), tm(torch.tensor(x)), np.float32, 48)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 3, 5, 4), (2, 3, 6)])
+def test_instance_norm_functional_parity(shape, dtype):
+    c = shape[1]
+    y, yt = parity(lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+                   lambda x, w, b: TF.instance_norm(x, weight=w, bias=b),
+                   [rand(shape, dtype), rand(c, dtype, 1), rand(c, dtype, 2)], dtype, 20)
+    assert type(y.grad_fn).__name__ == type(yt.grad_fn).__name__
+    rm, rv = rand(c, dtype, 3), np.abs(rand(c, dtype, 4)) + 0.5
+    ours = nt.tensor(rm.copy()), nt.tensor(rv.copy())
+    ref = torch.tensor(rm.copy()), torch.tensor(rv.copy())
+    for stats in (True, False):
+        kw = dict(use_input_stats=stats, momentum=0.3)
+        parity(lambda x, kw=kw: F.instance_norm(x, *ours, **kw),
+               lambda x, kw=kw: TF.instance_norm(x, *ref, **kw),
+               [rand(shape, dtype, 5)], dtype, 20)
+        for a, b in zip(ours, ref):
+            close(a, b, dtype, 20)
+
+
+@pytest.mark.parametrize("cls,shape", [("InstanceNorm1d", (4, 3, 7)), ("InstanceNorm1d", (3, 7)),
+                                       ("InstanceNorm2d", (2, 3, 4, 5)),
+                                       ("InstanceNorm2d", (3, 4, 5))])
+@pytest.mark.parametrize("kw", [{}, dict(affine=True, track_running_stats=True, momentum=0.2),
+                                dict(affine=True, bias=False), dict(track_running_stats=True,
+                                                                    momentum=None)])
+def test_instance_norm_modules(cls, shape, kw):
+    m, tm = getattr(nn, cls)(3, **kw), getattr(torch.nn, cls)(3, **kw)
+    assert repr(m) == repr(tm)
+    assert list(m.state_dict()) == list(tm.state_dict())
+    for step in range(2):
+        x = rand(shape, np.float32, step)
+        close(m(nt.tensor(x)), tm(torch.tensor(x)), np.float32, 20)
+    for (k, v), (tk, tv) in zip(m.state_dict().items(), tm.state_dict().items()):
+        assert k == tk
+        if v.is_floating_point():
+            close(v, tv, np.float32, 20)
+        else:
+            np.testing.assert_array_equal(v.numpy(), tv.numpy())
+    m.eval()
+    tm.eval()
+    x = rand(shape, np.float32, 9)
+    close(m(nt.tensor(x)), tm(torch.tensor(x)), np.float32, 20)
+
+
+def test_norm_errors_match_torch():
+    x = np.zeros((2, 6, 4), np.float32)
+    same_error(F.group_norm, TF.group_norm, x, 4)
+    same_error(F.group_norm, TF.group_norm, np.zeros(6, np.float32), 3)
+    same_error(F.group_norm, TF.group_norm, x, 3, np.zeros(5, np.float32))
+    same_error(F.instance_norm, TF.instance_norm, np.zeros((2, 3, 1), np.float32))
+    same_error(F.instance_norm, TF.instance_norm, x[:, :3], np.zeros(2, np.float32),
+               np.ones(3, np.float32))
+    same_error(nn.GroupNorm, torch.nn.GroupNorm, 4, 6)
+    for cls, shape in [("InstanceNorm1d", (2, 3, 4, 5)), ("InstanceNorm2d", (3, 4))]:
+        same_error(getattr(nn, cls)(3), getattr(torch.nn, cls)(3), np.zeros(shape, np.float32))
+    same_error(nn.InstanceNorm2d(3, affine=True), torch.nn.InstanceNorm2d(3, affine=True),
+               np.zeros((2, 4, 4, 4), np.float32))

@@ -439,3 +439,55 @@ def layer_norm_backward(grad_y, x, mean, invstd, weight, normalized_ndim,
     gw = gw.astype(x.dtype).reshape(norm_shape) if need_weight else None
     gb = gb.astype(x.dtype).reshape(norm_shape) if need_bias else None
     return gx, gw, gb
+
+
+# ---------------------------------------------------------------- group norm
+# Layer norm over each group of C/groups channels (and every position), then batch norm's
+# per-channel apply kernel for the affine.
+
+def _group_view(x, groups):
+    check_float(x, "x")
+    if x.ndim < 2 or groups < 1 or x.shape[1] % groups:
+        raise ValueError(f"group norm expects x of shape (N, C, *) with C divisible by groups, "
+                         f"got {x.shape} and groups={groups}")
+    return np.ascontiguousarray(x).reshape(x.shape[0], groups, -1)
+
+
+def group_norm_forward(x, groups, weight, bias, eps):
+    """Group norm of x (N, C, *); returns (y, mean, invstd), the statistics (N, groups)."""
+    xg = _group_view(x, groups)
+    n, c = x.shape[:2]
+    y, mean, invstd = layer_norm_forward(xg, 1, None, None, eps)
+    if weight is not None or bias is not None:
+        w = _param(weight, "weight", (c,), x.dtype)
+        b = _param(bias, "bias", (c,), x.dtype)
+        y3 = y.reshape(n, c, -1)
+        _per_channel(_bn_apply, y3, np.zeros(c), np.ones(c) if w is None else w,
+                     np.zeros(c) if b is None else b, y3)
+    return y.reshape(x.shape), mean, invstd
+
+
+def group_norm_backward(grad_y, x, mean, invstd, weight, groups, need_input, need_weight,
+                        need_bias):
+    """Group-norm gradients (gx, gw, gb) from group_norm_forward's statistics; None where
+    not asked for."""
+    xg = _group_view(x, groups)
+    n, c = x.shape[:2]
+    if grad_y.shape != x.shape:
+        raise ValueError(f"grad_y {grad_y.shape} does not match x {x.shape}")
+    g3 = np.ascontiguousarray(grad_y, dtype=x.dtype).reshape(n, c, -1)
+    w = _param(weight, "weight", (c,), x.dtype)
+    gx = gw = gb = None
+    if need_weight or need_bias:
+        xhat = ((xg - mean[:, :, None]) * invstd[:, :, None]).reshape(n, c, -1)
+        sg, sgx = _channel_grad_sums(g3, xhat, np.zeros(c))
+        gw = sgx.astype(x.dtype) if need_weight else None
+        gb = sg.astype(x.dtype) if need_bias else None
+    if need_input:
+        if w is not None:  # gradient of the normalised values
+            scaled = np.empty_like(g3)
+            _per_channel(_bn_apply, g3, np.zeros(c), w, np.zeros(c), scaled)
+            g3 = scaled
+        gx = layer_norm_backward(g3.reshape(xg.shape), xg, mean, invstd, None, 1, True, False,
+                                 False)[0].reshape(x.shape)
+    return gx, gw, gb

@@ -1,11 +1,15 @@
-"""``F.batch_norm`` and ``F.layer_norm``: argument checks, PyTorch's messages and the
-running-statistics update around the ops in ``ops/norm.py``."""
+"""``F.batch_norm``, ``F.layer_norm``, ``F.group_norm`` and ``F.instance_norm``: argument
+checks, PyTorch's messages and the running-statistics updates around the ops in
+``ops/norm.py`` and ``ops/group_norm.py`` (instance norm is batch norm of the (1, N*C, *)
+view, as in PyTorch)."""
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
 
+from ...autograd.grad_mode import no_grad
+from ...ops.group_norm import GroupNorm
 from ...ops.norm import BatchNormEval, BatchNormTrain, LayerNorm
 from ...tensor import Tensor
 from ._checks import check_float, check_tensor
@@ -115,3 +119,62 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                 raise RuntimeError(f"layer_norm(): {name} dtype {t.dtype} does not match the "
                                    f"input dtype {input.dtype}")
     return LayerNorm.apply(input, weight, bias, ndim=k, eps=float(eps))
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise ``input`` (N, C, *) over each group of C/num_groups channels (and all
+    positions), then scale and shift per channel."""
+    check_float(input, "input", "group_norm", kernel_dtypes=True)
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.ndim}")
+    c = input.shape[1]
+    if num_groups < 1 or c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None:
+            check_tensor(t, name, "group_norm")
+            if t.ndim != 1 or t.shape[0] != c:
+                raise RuntimeError(f"Expected {name} to be a vector of size equal to the number "
+                                   f"of channels in input, but got {name} of shape "
+                                   f"{list(t.shape)} and input of shape {list(input.shape)}")
+            if t._array.dtype != input._array.dtype:
+                raise RuntimeError(f"group_norm(): {name} dtype {t.dtype} does not match the "
+                                   f"input dtype {input.dtype}")
+    return GroupNorm.apply(input, weight, bias, groups=int(num_groups), eps=float(eps))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise each (sample, channel) plane of ``input`` (N, C, *) with its own statistics
+    (``use_input_stats``) or the running ones; the running statistics, when given, are
+    updated with the batch mean of the per-instance ones."""
+    check_float(input, "input", "instance_norm", kernel_dtypes=True)
+    if input.ndim < 2:
+        raise ValueError(f"instance_norm(): expected an input of shape (N, C, *), got shape "
+                         f"{list(input.shape)}")
+    n, c = input.shape[:2]
+    if use_input_stats and int(np.prod(input.shape[2:])) <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{input.shape}")
+    for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
+                    (weight, "weight"), (bias, "bias")):
+        if t is not None:
+            check_tensor(t, name, "instance_norm")
+            if t.numel() != c:
+                raise RuntimeError(f"{name} should contain {n * c} elements not {t.numel() * n}")
+    flat = input.reshape((1, n * c) + tuple(input.shape[2:]))
+    w = None if weight is None else weight.repeat(n)
+    b = None if bias is None else bias.repeat(n)
+    with no_grad():
+        rm = None if running_mean is None else running_mean.repeat(n)
+        rv = None if running_var is None else running_var.repeat(n)
+    out = batch_norm(flat, rm, rv, w, b, use_input_stats, momentum, eps)
+    if use_input_stats:  # fold the per-instance running statistics back to per channel
+        for t, per_instance in ((running_mean, rm), (running_var, rv)):
+            if t is not None:
+                t._array[...] = per_instance._array.reshape(n, c).mean(0).astype(t._array.dtype)
+                t._bump_version()
+    return out.reshape(input.shape)
