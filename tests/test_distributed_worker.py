@@ -156,7 +156,7 @@ def _head_only():
 def _set_train_mode(model):
     model.train()
     for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
+        if isinstance(m, nn.BatchNorm2d) and not m.weight.requires_grad:
             m.eval()   # frozen BN: running statistics, not batch statistics
 
 
@@ -179,11 +179,21 @@ def _assert_same_weights(ddp_model, reference, steps):
                                    err_msg=name)
 
 
+def _trained_bn():
+    """BatchNorm layers in training mode (2-D and 4-D inputs): SyncBatchNorm on the ranks."""
+    nt.manual_seed(2)
+    return nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(),
+                         nn.Flatten(), nn.Linear(6 * 8 * 8, 16), nn.BatchNorm1d(16), nn.ReLU(),
+                         nn.Linear(16, 4))
+
+
 def case_equivalence():
     dist.init_process_group("mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
     gen = nt.Generator().manual_seed(123)
-    for build, shape in ((lambda: _cnn(True), (3, 8, 8)), (_head_only, (20,))):
+    cases = ((lambda: _cnn(True), (3, 8, 8), False), (_head_only, (20,), False),
+             (_trained_bn, (3, 8, 8), True))
+    for build, shape, sync_bn in cases:
         batches = [(nt.randn(8, *shape, generator=gen), nt.randint(0, 4, (8,), generator=gen))
                    for _ in range(6)]
         reference = build()
@@ -191,6 +201,9 @@ def case_equivalence():
         initial = {k: v.clone() for k, v in reference.state_dict().items()}
         _train(reference, batches, 0, 1)
         model = build()
+        if sync_bn:
+            model = nn.parallel.SyncBatchNorm.convert_sync_batchnorm(model)
+            assert isinstance(model[1], nn.parallel.SyncBatchNorm)
         if rank:   # different start on other ranks: DDP must copy rank 0's
             with nt.no_grad():
                 for p in model.parameters():
