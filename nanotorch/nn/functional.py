@@ -60,6 +60,12 @@ from ._functional.pooling import (
     max_pool2d,
 )
 from ._functional.sparse import embedding, one_hot
+from ._functional.upsampling import (
+    interpolate,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -68,7 +74,7 @@ __all__ = [
     "conv_transpose2d", "cross_entropy", "dropout", "dropout1d",
     "dropout2d", "dropout3d", "elu", "elu_", "embedding", "fold", "gelu", "glu",
     "group_norm", "hardshrink",
-    "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "instance_norm",
+    "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "instance_norm", "interpolate",
     "l1_loss", "layer_norm", "leaky_relu",
     "leaky_relu_", "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d",
     "mish", "mse_loss",
@@ -76,4 +82,5 @@ __all__ = [
     "nll_loss", "one_hot", "pad", "prelu", "relu", "relu6", "relu_", "selu", "sigmoid", "silu",
     "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
     "tanhshrink", "threshold", "threshold_", "unfold",
+    "upsample", "upsample_bilinear", "upsample_nearest",
 ]
