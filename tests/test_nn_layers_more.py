@@ -384,3 +384,53 @@ def test_norm_errors_match_torch():
         same_error(getattr(nn, cls)(3), getattr(torch.nn, cls)(3), np.zeros(shape, np.float32))
     same_error(nn.InstanceNorm2d(3, affine=True), torch.nn.InstanceNorm2d(3, affine=True),
                np.zeros((2, 4, 4, 4), np.float32))
+
+
+# ------------------------------------------------------------------ interpolate / Upsample
+
+SIZES_2D = [dict(size=(9, 4)), dict(scale_factor=2), dict(scale_factor=(1.7, 0.6)),
+            dict(scale_factor=0.5, recompute_scale_factor=True), dict(size=(5, 7)),
+            dict(size=(3, 13))]
+SIZES_1D = [dict(size=12), dict(scale_factor=2.5), dict(scale_factor=0.4), dict(size=3)]
+MODES = [(d, m, ac) for d in (1, 2) for m, ac in
+         [("nearest", None), ("nearest-exact", None), ("area", None),
+          ("linear" if d == 1 else "bilinear", False), ("linear" if d == 1 else "bilinear", True)]
+         ] + [(2, "bicubic", False), (2, "bicubic", True)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dims,mode,align_corners", MODES)
+def test_interpolate_parity(dims, mode, align_corners, dtype):
+    shape = (2, 3, 5, 7) if dims == 2 else (2, 3, 7)
+    for i, kw in enumerate(SIZES_2D if dims == 2 else SIZES_1D):
+        kw = dict(kw, mode=mode, align_corners=align_corners)
+        y, yt = parity(lambda x, kw=kw: F.interpolate(x, **kw),
+                       lambda x, kw=kw: TF.interpolate(x, **kw), [rand(shape, dtype, i)],
+                       dtype, 16)
+        assert type(y.grad_fn).__name__ == type(yt.grad_fn).__name__
+
+
+def test_upsample_modules():
+    x = rand((1, 2, 4, 5), np.float32)
+    for args, kw in [((), dict(scale_factor=2)), (((3, 4),), dict(mode="bilinear")),
+                     ((), dict(scale_factor=1.5, mode="bicubic", align_corners=True))]:
+        m, tm = nn.Upsample(*args, **kw), torch.nn.Upsample(*args, **kw)
+        assert repr(m) == repr(tm)
+        close(m(nt.tensor(x)), tm(torch.tensor(x)), np.float32, 16)
+    for name in ("UpsamplingNearest2d", "UpsamplingBilinear2d"):
+        m, tm = getattr(nn, name)(scale_factor=2), getattr(torch.nn, name)(scale_factor=2)
+        assert repr(m) == repr(tm)
+        close(m(nt.tensor(x)), tm(torch.tensor(x)), np.float32, 16)
+
+
+def test_interpolate_errors_match_torch():
+    x3, x4 = np.zeros((1, 2, 4), np.float32), np.zeros((1, 2, 4, 4), np.float32)
+    cases = [(x4, dict(size=2, align_corners=True)), (x4, dict(size=2, scale_factor=2)),
+             (x4, {}), (x4, dict(size=(2, 2, 2))), (x4, dict(scale_factor=(2, 2, 2))),
+             (x4, dict(size=2, recompute_scale_factor=True)),
+             (x3, dict(size=2, mode="bilinear")), (x4, dict(size=2, mode="linear")),
+             (x3, dict(size=2, mode="linear", antialias=True))]
+    for x, kw in cases:
+        same_error(F.interpolate, TF.interpolate, x, **kw)
+    with pytest.raises(NotImplementedError, match="antialias"):
+        F.interpolate(nt.tensor(x4), size=2, mode="bilinear", antialias=True)
