@@ -1,10 +1,12 @@
 """Tensor factories: tensor, zeros/ones/full/empty, *_like, arange, linspace, eye, random."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import _dtype, random
-from .tensor import Tensor, _infer_array
+from .tensor import Tensor, _infer_array, _require_cpu
 
 
 def _size(size):
@@ -30,11 +32,25 @@ def _dt(dtype, default=None):
     return _dtype.to_dtype(dtype)
 
 
+def _cpu_only(fn):
+    """``fn`` refusing a non-CPU ``device=`` with the error ``Tensor.to`` gives, instead of
+    silently creating a CPU tensor."""
+    @functools.wraps(fn)
+    def create(*args, **kwargs):
+        dev = kwargs.get("device")
+        if dev is not None:
+            _require_cpu(dev)
+        return fn(*args, **kwargs)
+    return create
+
+
+@_cpu_only
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor copying ``data`` (dtype inferred as PyTorch does)."""
     return _finish(_infer_array(data, _dtype.to_dtype(dtype) if dtype else None), requires_grad)
 
 
+@_cpu_only
 def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor) and (dtype is None or _dtype.to_dtype(dtype) is data.dtype):
         return data
@@ -51,18 +67,22 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._wrap(array)
 
 
+@_cpu_only
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
     return _finish(np.zeros(_size(size), dtype=_dt(dtype).np), requires_grad)
 
 
+@_cpu_only
 def ones(*size, dtype=None, device=None, requires_grad=False):
     return _finish(np.ones(_size(size), dtype=_dt(dtype).np), requires_grad)
 
 
+@_cpu_only
 def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None):
     return _finish(np.empty(_size(size), dtype=_dt(dtype).np), requires_grad)
 
 
+@_cpu_only
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     if dtype is None:
         dtype = _dtype.result_type(fill_value)
@@ -76,15 +96,17 @@ def _like(fn):
     return like
 
 
-zeros_like = _like(zeros)
-ones_like = _like(ones)
-empty_like = _like(empty)
+zeros_like = _cpu_only(_like(zeros))
+ones_like = _cpu_only(_like(ones))
+empty_like = _cpu_only(_like(empty))
 
 
+@_cpu_only
 def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
     return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
+@_cpu_only
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
@@ -105,6 +127,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _finish(arr.astype(d.np), requires_grad)
 
 
+@_cpu_only
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -112,11 +135,13 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     return _finish(np.linspace(float(start), float(end), int(steps)).astype(d.np), requires_grad)
 
 
+@_cpu_only
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
     d = _dt(dtype)
     return _finish(np.logspace(start, end, steps, base=base).astype(d.np), requires_grad)
 
 
+@_cpu_only
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     return _finish(np.eye(n, m, dtype=_dt(dtype).np), requires_grad)
 
@@ -131,16 +156,19 @@ def _float_dt(dtype, what):
     return d
 
 
+@_cpu_only
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     d = _float_dt(dtype, "check_uniform_bounds")
     return _finish(random.uniform(_size(size), d.np, generator=generator), requires_grad)
 
 
+@_cpu_only
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     d = _float_dt(dtype, "normal_kernel_cpu")
     return _finish(random.normal(_size(size), d.np, generator=generator), requires_grad)
 
 
+@_cpu_only
 def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
             requires_grad=False):
     if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
@@ -153,23 +181,27 @@ def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
     return _finish(random.integers(_size((size,)), low, high, d.np, generator), requires_grad)
 
 
+@_cpu_only
 def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
     d = _dt(dtype, _dtype.int64)
     return _finish(random.permutation(n, generator).astype(d.np), requires_grad)
 
 
+@_cpu_only
 def rand_like(input, dtype=None, generator=None, device=None, requires_grad=False,
               memory_format=None):
     return rand(input.shape, dtype=dtype or input.dtype, generator=generator,
                 requires_grad=requires_grad)
 
 
+@_cpu_only
 def randn_like(input, dtype=None, generator=None, device=None, requires_grad=False,
                memory_format=None):
     return randn(input.shape, dtype=dtype or input.dtype, generator=generator,
                  requires_grad=requires_grad)
 
 
+@_cpu_only
 def randint_like(input, low, high=None, dtype=None, generator=None, device=None,
                  requires_grad=False, memory_format=None):
     return randint(low, high, input.shape, dtype=dtype or input.dtype, generator=generator,
@@ -317,3 +349,4 @@ Tensor.exponential_ = _exponential_
 Tensor.geometric_ = _geometric_
 Tensor.log_normal_ = _log_normal_
 Tensor.cauchy_ = _cauchy_
+

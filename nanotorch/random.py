@@ -148,20 +148,11 @@ class Generator:
         self._next_double_normal = radius * math.sin(theta)
         return fma(radius * math.cos(theta), std, mean)
 
-    @property
-    def numpy(self) -> np.random.Generator:
-        """A NumPy generator seeded from this one's stream (transition API, see ``rng``)."""
-        seed = int(self._random64(1)[0])
-        return np.random.Generator(np.random.PCG64(seed))
-
     def __repr__(self):
         return "<nanotorch._C.Generator object>"
 
 
 default_generator = Generator()
-_seed_hooks = []
-
-
 def _gen(generator) -> Generator:
     if generator is None:
         return default_generator
@@ -172,11 +163,9 @@ def _gen(generator) -> Generator:
 
 
 def manual_seed(seed) -> Generator:
-    """Seed the global generator (and the vision transforms' generator)."""
-    default_generator.manual_seed(seed)
-    for hook in _seed_hooks:
-        hook(int(seed))
-    return default_generator
+    """Seed the global generator, which every sampler, layer initialisation, dropout mask,
+    shuffling sampler and random transform draws from unless given a generator."""
+    return default_generator.manual_seed(seed)
 
 
 def seed() -> int:
@@ -206,12 +195,6 @@ def fork_rng(devices=None, enabled=True, **_ignored):
         yield
     finally:
         default_generator.set_state(saved)
-
-
-def rng(generator=None) -> np.random.Generator:
-    """Transition API for code not yet on the samplers below: a NumPy generator whose seed
-    is drawn from ``generator`` (or the global one), so seeding still makes it repeatable."""
-    return _gen(generator).numpy
 
 
 # ------------------------------------------------------------------ array samplers

@@ -203,3 +203,20 @@ def test_variable_like_torch():
         warnings.simplefilter("ignore")
         from torch.autograd import Variable as TV
     assert TV(torch.ones(2)).requires_grad is Variable(nt.ones(2)).requires_grad is False
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: nt.zeros(2, device=d), lambda d: nt.ones(2, device=d),
+    lambda d: nt.empty(2, device=d), lambda d: nt.full((2,), 1.0, device=d),
+    lambda d: nt.tensor([1.0], device=d), lambda d: nt.as_tensor([1.0], device=d),
+    lambda d: nt.arange(3, device=d), lambda d: nt.linspace(0, 1, 3, device=d),
+    lambda d: nt.eye(2, device=d), lambda d: nt.rand(2, device=d),
+    lambda d: nt.randn(2, device=d), lambda d: nt.randint(0, 3, (2,), device=d),
+    lambda d: nt.randperm(3, device=d), lambda d: nt.zeros_like(nt.ones(2), device=d),
+    lambda d: nt.rand_like(nt.ones(2), device=d),
+])
+def test_creation_refuses_a_non_cpu_device(make):
+    assert make("cpu").device.type == "cpu"
+    assert make(nt.device("cpu")).device.type == "cpu"
+    with pytest.raises(RuntimeError, match="CPU only; device 'cuda' is not available"):
+        make("cuda")

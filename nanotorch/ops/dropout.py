@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Op, _wrap
-from ..random import rng
+from ..random import bernoulli_mask
 
 
 class Dropout(Op, backward_name="MulBackward0"):
@@ -22,11 +22,10 @@ class Dropout(Op, backward_name="MulBackward0"):
 
 
 def keep_mask(shape, p, dtype):
-    """Keep-mask with probability ``1 - p``, scaled by ``1 / (1 - p)``."""
+    """Keep-mask with probability ``1 - p``, scaled by ``1 / (1 - p)``: the values PyTorch's
+    ``F.dropout`` draws from the same generator state."""
     if p == 1.0:
         return np.zeros(shape, dtype=dtype)
-    draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float32
-    u = rng().random(shape, dtype=draw_dtype)
-    mask = np.less(u, 1.0 - p).astype(dtype)
-    mask *= np.asarray(1.0 / (1.0 - p), dtype=dtype)
-    return mask
+    if dtype in (np.float32, np.float64):
+        return bernoulli_mask(shape, 1.0 - p, dtype)
+    return bernoulli_mask(shape, 1.0 - p, np.float32).astype(dtype)
