@@ -9,6 +9,7 @@ from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ...utils.hooks import RemovableHandle
 from ..parameter import Buffer, Parameter
+from . import _backward_hooks
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -58,7 +59,8 @@ class Module:
 
     # Calling ---------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if not self._forward_pre_hooks and not self._forward_hooks:
+        if not self._forward_pre_hooks and not self._forward_hooks \
+                and not _backward_hooks.wants_hooks(self):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
@@ -75,12 +77,17 @@ class Module:
                     r = hook(self, args)
                     if r is not None:
                         args = r if isinstance(r, tuple) else (r,)
+            backward_call = None
+            if _backward_hooks.wants_hooks(self):
+                backward_call, args = _backward_hooks.wrap_inputs(self, args)
             out = self.forward(*args, **kwargs)
             for hid, hook in list(self._forward_hooks.items()):
                 called.add(hid)
                 r = self._run_forward_hook(hid, hook, args, kwargs, out)
                 if r is not None:
                     out = r
+            if backward_call is not None:
+                out = _backward_hooks.wrap_outputs(backward_call, out)
             return out
         except Exception:
             # forward (or a hook) raised: still run the always_call forward hooks, with the
@@ -124,6 +131,25 @@ class Module:
             self._forward_hooks_always_called.add(handle.id)
         if prepend:
             self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` once the gradients with respect to the
+        module's positional inputs are computed (None where an input needs none); a
+        returned tuple replaces grad_input."""
+        return self._add_backward_hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` before the module's gradients are computed; a
+        returned tuple replaces grad_output."""
+        return self._add_backward_hook("_backward_pre_hooks", hook, prepend)
+
+    def _add_backward_hook(self, kind, hook, prepend):
+        hooks = self.__dict__.setdefault(kind, OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
         return handle
 
     # Registration ----------------------------------------------------------------------
