@@ -434,3 +434,85 @@ def test_interpolate_errors_match_torch():
         same_error(F.interpolate, TF.interpolate, x, **kw)
     with pytest.raises(NotImplementedError, match="antialias"):
         F.interpolate(nt.tensor(x4), size=2, mode="bilinear", antialias=True)
+
+
+# ------------------------------------------------------------------ full backward hooks
+
+def _hooked_linear_run(lib, nn_mod, x_requires_grad, replace_input=False, replace_output=False):
+    """Seeded Linear with a full backward hook and pre-hook; returns what they saw and the
+    resulting gradients, as NumPy arrays."""
+    lib.manual_seed(0)
+    m = nn_mod.Linear(3, 2)
+    seen = {}
+
+    def hook(mod, grad_input, grad_output):
+        assert mod is m
+        seen["grad_input"] = [None if g is None else g.detach().numpy().copy()
+                              for g in grad_input]
+        seen["grad_output"] = [g.detach().numpy().copy() for g in grad_output]
+        if replace_input:
+            return tuple(None if g is None else g * 2 for g in grad_input)
+
+    def pre_hook(mod, grad_output):
+        seen["pre"] = [g.detach().numpy().copy() for g in grad_output]
+        if replace_output:
+            return tuple(g * 3 for g in grad_output)
+
+    m.register_full_backward_hook(hook)
+    handle = m.register_full_backward_pre_hook(pre_hook)
+    x = lib.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3),
+                   requires_grad=x_requires_grad)
+    upstream = lib.tensor(np.array([[1.0, 2.0], [3.0, 4.0]], np.float32))
+    (m(x) * upstream).sum().backward()
+    seen["x.grad"] = None if x.grad is None else x.grad.numpy().copy()
+    seen["weight.grad"] = m.weight.grad.numpy().copy()
+    handle.remove()
+    seen.pop("pre")
+    m.weight.grad = None
+    (m(x) * upstream).sum().backward()  # the removed pre-hook no longer runs
+    assert "pre" not in seen
+    return seen
+
+
+@pytest.mark.parametrize("kw", [dict(x_requires_grad=True),
+                                dict(x_requires_grad=False),
+                                dict(x_requires_grad=True, replace_input=True),
+                                dict(x_requires_grad=True, replace_output=True)])
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")
+def test_full_backward_hooks_match_torch(kw):
+    ours, ref = _hooked_linear_run(nt, nn, **kw), _hooked_linear_run(torch, torch.nn, **kw)
+    assert ours.keys() == ref.keys()
+    for key in ours:
+        a, b = ours[key], ref[key]
+        if isinstance(a, list):
+            assert len(a) == len(b)
+            for u, v in zip(a, b):
+                assert (u is None) == (v is None)
+                if u is not None:
+                    np.testing.assert_allclose(u, v, rtol=1e-6, atol=1e-6)
+        elif a is None:
+            assert b is None
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_full_backward_hook_not_fired_without_grad_and_bad_returns():
+    m = nn.Linear(3, 2)
+    calls = []
+    m.register_full_backward_hook(lambda mod, gi, go: calls.append(1))
+    with nt.no_grad():
+        m(nt.randn(2, 3))
+    m.requires_grad_(False)
+    m(nt.randn(2, 3))
+    assert calls == []
+    m.requires_grad_(True)
+    bad = nn.Linear(3, 2)
+    bad.register_full_backward_hook(lambda mod, gi, go: (gi[0], gi[0]))
+    with pytest.raises(RuntimeError, match="Backward hook returned an invalid number of "
+                                           "grad_input, got 2, but expected 1"):
+        bad(nt.randn(2, 3, requires_grad=True)).sum().backward()
+    bad = nn.Linear(3, 2)
+    bad.register_full_backward_pre_hook(lambda mod, go: (go[0], go[0]))
+    with pytest.raises(RuntimeError, match="Backward pre hook returned an invalid number of "
+                                           "grad_output, got 2, but expected 1"):
+        bad(nt.randn(2, 3)).sum().backward()
