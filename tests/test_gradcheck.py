@@ -161,6 +161,46 @@ def _setitem_into_plain(v):
 CASES["setitem_into_plain"] = (_setitem_into_plain, lambda: (leaf(6),))
 
 
+# layers A (issue 11): convolutions, unfold/fold, group/instance norm, interpolate, pooling
+F = nt.nn.functional
+CASES.update({
+    "conv1d": (lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, groups=2),
+               lambda: (leaf(2, 4, 7), leaf(4, 2, 3, seed=1), leaf(4, seed=2))),
+    "conv_transpose2d": (lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1,
+                                                            output_padding=1, dilation=(1, 2)),
+                         lambda: (leaf(1, 2, 3, 3), leaf(2, 3, 2, 2, seed=1), leaf(3, seed=2))),
+    "conv_transpose2d_groups": (lambda x, w: F.conv_transpose2d(x, w, groups=2, stride=(1, 2)),
+                                lambda: (leaf(1, 4, 3, 2), leaf(4, 1, 2, 3, seed=1))),
+    "conv_transpose1d": (lambda x, w: F.conv_transpose1d(x, w, stride=3, output_padding=1),
+                         lambda: (leaf(2, 2, 3), leaf(2, 2, 2, seed=1))),
+    "unfold": (lambda x: F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=2),
+               lambda: (leaf(1, 2, 4, 5),)),
+    "fold": (lambda c: F.fold(c, (4, 5), 2, padding=1, stride=2), lambda: (leaf(1, 8, 9),)),
+    "group_norm": (lambda x, w, b: F.group_norm(x, 2, w, b),
+                   lambda: (leaf(2, 4, 3), leaf(4, seed=1), leaf(4, seed=2))),
+    "instance_norm": (lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+                      lambda: (leaf(2, 2, 2, 3), leaf(2, seed=1), leaf(2, seed=2))),
+    "interpolate_nearest": (lambda x: F.interpolate(x, size=(5, 3)), lambda: (leaf(1, 2, 3, 4),)),
+    "interpolate_nearest_exact": (lambda x: F.interpolate(x, scale_factor=1.5,
+                                                          mode="nearest-exact"),
+                                  lambda: (leaf(1, 1, 3, 4),)),
+    "interpolate_linear": (lambda x: F.interpolate(x, size=7, mode="linear"),
+                           lambda: (leaf(2, 2, 4),)),
+    "interpolate_bilinear": (lambda x: F.interpolate(x, scale_factor=(1.5, 0.7),
+                                                     mode="bilinear", align_corners=True),
+                             lambda: (leaf(1, 2, 4, 5),)),
+    "interpolate_bicubic": (lambda x: F.interpolate(x, size=(5, 3), mode="bicubic"),
+                            lambda: (leaf(1, 1, 4, 4),)),
+    "interpolate_area": (lambda x: F.interpolate(x, size=(2, 3), mode="area"),
+                         lambda: (leaf(1, 2, 5, 5),)),
+    "adaptive_max_pool2d": (lambda x: F.adaptive_max_pool2d(x, (2, 3)),
+                            lambda: (distinct(1, 2, 5, 4),)),
+    "max_pool1d": (lambda x: F.max_pool1d(x, 3, 2, padding=1), lambda: (distinct(2, 2, 7),)),
+    "avg_pool1d": (lambda x: F.avg_pool1d(x, 3, 2, padding=1, count_include_pad=False),
+                   lambda: (leaf(2, 2, 7),)),
+})
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_gradcheck(name):
     fn, make = CASES[name]
