@@ -43,14 +43,15 @@ def mpiexec_command(ranks):
 
 def one_thread_env(**extra):
     """One kernel/BLAS thread per rank: the ranks share the machine's cores."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return dict(os.environ, NUMBA_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-                OMP_NUM_THREADS="1", **extra)
+                OMP_NUM_THREADS="1", PYTHONPATH=path, **extra)
 
 
 def mpirun(case, ranks=2, timeout=90):
     """Run one worker case on ``ranks`` processes; (return code, output, seconds)."""
     env = one_thread_env(EXPECTED_WORLD=str(ranks))
-    cmd = mpiexec_command(ranks) + ["-x", "EXPECTED_WORLD", sys.executable, str(WORKER), case]
+    cmd = mpiexec_command(ranks) + ["-x", "EXPECTED_WORLD", "-x", "PYTHONPATH", sys.executable, str(WORKER), case]
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=timeout)
