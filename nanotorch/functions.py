@@ -436,7 +436,12 @@ def amin(input, dim=(), keepdim=False):
     return R.Amin.apply(input, axes=_reduce_dims(dim, input.ndim), keepdim=keepdim)
 
 
-_MinMax = namedtuple("_MinMax", ["values", "indices"])
+class _MinMax(namedtuple("_MinMax", ["values", "indices"])):
+    __slots__ = ()
+
+    def __repr__(self):  # PyTorch's layout: one field per line
+        fields = ",\n".join(f"{name}={value!r}" for name, value in zip(self._fields, self))
+        return f"torch.return_types.{type(self).__name__}(\n{fields})"
 
 
 class return_types:

@@ -35,6 +35,7 @@ from ._functional.activation import (
 )
 from ._functional.attention import multi_head_attention_forward, scaled_dot_product_attention
 from ._functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ._functional.distance import cosine_similarity, normalize, pairwise_distance
 from ._functional.dropout import dropout, dropout1d, dropout2d, dropout3d
 from ._functional.fold import fold, unfold
 from ._functional.linear import linear
@@ -46,6 +47,18 @@ from ._functional.loss import (
     mse_loss,
     nll_loss,
     smooth_l1_loss,
+)
+from ._functional.loss_composite import (
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
 )
 from ._functional.normalization import batch_norm, group_norm, instance_norm, layer_norm
 from ._functional.padding import pad
@@ -68,6 +81,9 @@ from ._functional.upsampling import (
 )
 
 __all__ = [
+    "cosine_embedding_loss", "cosine_similarity", "gaussian_nll_loss", "hinge_embedding_loss",
+    "huber_loss", "kl_div", "margin_ranking_loss", "multilabel_soft_margin_loss", "normalize",
+    "pairwise_distance", "poisson_nll_loss", "soft_margin_loss", "triplet_margin_loss",
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "celu", "conv1d", "conv2d", "conv_transpose1d",

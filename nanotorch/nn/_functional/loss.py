@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from ..._dtype import result_type, scalar_name
 from ...ops import loss as L
 from ._checks import check_float, check_tensor
 
@@ -115,6 +116,16 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 # ---------------------------------------------------------------- elementwise losses
 
+def _promoted(input, target, fn):
+    """Both operands in their promoted dtype, as PyTorch's pointwise losses take them (a
+    float input with an integer target computes in the input's dtype)."""
+    check_tensor(input, "input", fn)
+    check_tensor(target, "target", fn)
+    dt = result_type(input, target)
+    return (input if input.dtype is dt else input.to(dt),
+            target if target.dtype is dt else target.to(dt))
+
+
 def _check_input_target(input, target, fn):
     check_float(input, "input", fn, kernel_dtypes=True)
     check_tensor(target, "target", fn)
@@ -137,6 +148,7 @@ def _check_input_target(input, target, fn):
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error (squared L2) between ``input`` and ``target``."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    input, target = _promoted(input, target, "mse_loss")
     _check_input_target(input, target, "mse_loss")
     if weight is not None:
         raise NotImplementedError("mse_loss(): weight is not supported")
@@ -146,6 +158,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error between ``input`` and ``target``."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    input, target = _promoted(input, target, "l1_loss")
     _check_input_target(input, target, "l1_loss")
     if weight is not None:
         raise NotImplementedError("l1_loss(): weight is not supported")
@@ -162,6 +175,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
                            f"{beta}")
     if beta == 0.0:  # exactly L1 (and PyTorch names its grad_fn so)
         return l1_loss(input, target, reduction=reduction)
+    input, target = _promoted(input, target, "smooth_l1_loss")
     _check_input_target(input, target, "smooth_l1_loss")
     return L.SmoothL1Loss.apply(input, target, reduction=reduction, beta=float(beta))
 
@@ -177,9 +191,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({target.shape}) that is different to the "
                          f"input size ({input.shape}) is deprecated. Please ensure they have "
                          f"the same size.")
-    if target._array.dtype != input._array.dtype:
-        raise RuntimeError(f"{fn}(): target dtype {target.dtype} does not match input dtype "
-                           f"{input.dtype}")
+    if target._array.dtype != input._array.dtype:  # PyTorch's message
+        raise RuntimeError(f"Found dtype {scalar_name(target.dtype)} but expected "
+                           f"{scalar_name(input.dtype)}")
     xa = input._array
     if xa.size and not ((xa >= 0) & (xa <= 1)).all():
         raise RuntimeError(f"{fn}(): all elements of input should be between 0 and 1, got "
