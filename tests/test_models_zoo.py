@@ -19,7 +19,7 @@ ZOO = Path(__file__).parent / "fixtures" / "torchvision_zoo"
 FIXTURE_MODELS = ["mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0",
                   "efficientnet_b3", "efficientnet_v2_s", "convnext_tiny", "regnet_y_400mf",
                   "regnet_x_400mf", "shufflenet_v2_x1_0", "squeezenet1_1", "densenet121",
-                  "resnext50_32x4d", "wide_resnet50_2", "resnet101"]
+                  "resnext50_32x4d", "wide_resnet50_2", "resnet101", "vit_b_16", "swin_t"]
 # With the fixture's weight rule this network amplifies float32 rounding chaotically: on
 # this machine torchvision itself (torch 2.13 CPU) misses the fixture's logits (made with
 # torch 2.14) by 79% of the largest logit, so no implementation can meet 1e-4 there.
@@ -87,6 +87,9 @@ PUBLISHED = {
     "shufflenet_v2_x1_5": 3_503_624, "shufflenet_v2_x2_0": 7_393_996,
     "squeezenet1_0": 1_248_424, "resnet152": 60_192_808, "resnext101_32x8d": 88_791_336,
     "resnext101_64x4d": 83_455_272, "wide_resnet101_2": 126_886_696,
+    "vit_b_32": 88_224_232, "vit_l_16": 304_326_632, "vit_l_32": 306_535_400,
+    "vit_h_14": 633_470_440, "swin_s": 49_606_258, "swin_b": 87_768_224,
+    "swin_v2_t": 28_351_570, "swin_v2_s": 49_737_442, "swin_v2_b": 87_930_848,
 }
 
 
@@ -262,7 +265,8 @@ def test_efficientnet_trains_with_stochastic_depth():
                                         ("regnet_x_400mf", "fc"),
                                         ("shufflenet_v2_x0_5", "fc"),
                                         ("densenet121", "classifier"),
-                                        ("squeezenet1_1", "classifier.1")])
+                                        ("squeezenet1_1", "classifier.1"),
+                                        ("swin_v2_t", "head")])
 def test_finetune_head_of_each_family(name, head):
     model = models.get_model(name)
     assert head_name(model) == head

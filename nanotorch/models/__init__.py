@@ -135,6 +135,21 @@ from .squeezenet import (
     squeezenet1_0,
     squeezenet1_1,
 )
+from .swin_transformer import (
+    Swin_B_Weights,
+    Swin_S_Weights,
+    Swin_T_Weights,
+    Swin_V2_B_Weights,
+    Swin_V2_S_Weights,
+    Swin_V2_T_Weights,
+    SwinTransformer,
+    swin_b,
+    swin_s,
+    swin_t,
+    swin_v2_b,
+    swin_v2_s,
+    swin_v2_t,
+)
 from .vgg import (
     VGG,
     VGG11_BN_Weights,
@@ -153,6 +168,19 @@ from .vgg import (
     vgg16_bn,
     vgg19,
     vgg19_bn,
+)
+from .vision_transformer import (
+    VisionTransformer,
+    ViT_B_16_Weights,
+    ViT_B_32_Weights,
+    ViT_H_14_Weights,
+    ViT_L_16_Weights,
+    ViT_L_32_Weights,
+    vit_b_16,
+    vit_b_32,
+    vit_h_14,
+    vit_l_16,
+    vit_l_32,
 )
 
 __all__ = [
@@ -190,4 +218,9 @@ __all__ = [
     "squeezenet1_1", "VGG", "VGG11_BN_Weights", "VGG11_Weights", "VGG13_BN_Weights",
     "VGG13_Weights", "VGG16_BN_Weights", "VGG16_Weights", "VGG19_BN_Weights", "VGG19_Weights",
     "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+    "SwinTransformer", "Swin_B_Weights", "Swin_S_Weights", "Swin_T_Weights", "Swin_V2_B_Weights",
+    "Swin_V2_S_Weights", "Swin_V2_T_Weights", "swin_b", "swin_s", "swin_t", "swin_v2_b",
+    "swin_v2_s", "swin_v2_t", "VisionTransformer", "ViT_B_16_Weights", "ViT_B_32_Weights",
+    "ViT_H_14_Weights", "ViT_L_16_Weights", "ViT_L_32_Weights", "vit_b_16", "vit_b_32",
+    "vit_h_14", "vit_l_16", "vit_l_32",
 ]

@@ -83,7 +83,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match "
                                f"query dtype, but got attn_mask.dtype: {attn_mask.dtype} and "
                                f"query.dtype: {query.dtype} instead.")
-    weights = _safe_softmax(scores)
+    # only an explicit mask can leave a query nothing to attend to
+    weights = _T.softmax(scores, -1) if attn_mask is None or is_causal else _safe_softmax(scores)
     if dropout_p > 0.0:
         weights = _dropout(weights, dropout_p, training=True)
     return weights.matmul(value)
