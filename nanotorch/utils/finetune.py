@@ -49,30 +49,57 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Linear:
 
 
 def freeze(model: nn.Module, mode: str = "backbone") -> list[nn.Module]:
-    """Set ``requires_grad=False`` on part of ``model``; return the frozen modules (train
-    with them in eval mode: frozen BatchNorm keeps its statistics, frozen Dropout is off).
+    """Set ``requires_grad=False`` on part of ``model`` and keep it in eval mode; return the
+    frozen modules.
 
     ``mode``: ``"backbone"`` (everything but the classifier head), ``"none"``, ``"all"``,
     or a module name such as ``layer3`` / ``features.10``: that module and every module
-    registered before it are frozen."""
-    model.requires_grad_(True)
+    registered before it are frozen. Every module inside the frozen part is marked so that
+    ``model.train()`` leaves it in eval mode (BatchNorm keeps its running statistics,
+    Dropout and stochastic depth are off) until ``unfreeze``; modules added inside it later
+    (LoRA adapters) are not marked and follow ``train()`` as usual."""
+    unfreeze(model)
     if mode == "none":
         return []
     if mode == "all":
-        model.requires_grad_(False)
-        return [model]
-    target = head_name(model) if mode == "backbone" else mode
-    try:
-        model.get_submodule(target)
-    except AttributeError:
-        tops = [n for n, _ in model.named_children()]
-        raise ValueError(f"freeze: '{mode}' is not a module of {type(model).__name__}; its "
-                         f"top-level modules are {tops}") from None
-    frozen = []
-    _collect(model, "", target, mode == "backbone", frozen)
+        frozen = [model]
+    else:
+        target = head_name(model) if mode == "backbone" else mode
+        try:
+            model.get_submodule(target)
+        except AttributeError:
+            tops = [n for n, _ in model.named_children()]
+            raise ValueError(f"freeze: '{mode}' is not a module of {type(model).__name__}; its "
+                             f"top-level modules are {tops}") from None
+        frozen = []
+        _collect(model, "", target, mode == "backbone", frozen)
     for m in frozen:
-        m.requires_grad_(False)
+        freeze_module(m)
     return frozen
+
+
+def freeze_module(module: nn.Module) -> nn.Module:
+    """Freeze all of ``module``: no gradients, and eval mode that ``train()`` keeps."""
+    module.requires_grad_(False)
+    for m in module.modules():
+        m._frozen_eval = True
+        m.training = False
+    return module
+
+
+def unfreeze(module: nn.Module) -> nn.Module:
+    """Undo ``freeze`` on ``module`` and everything in it: parameters require gradients
+    again and ``train()`` reaches every module (call ``model.train()`` afterwards to put
+    the formerly frozen modules back in training mode)."""
+    module.requires_grad_(True)
+    for m in module.modules():
+        m.__dict__.pop("_frozen_eval", None)
+    return module
+
+
+def is_frozen(module: nn.Module) -> bool:
+    """Whether ``freeze`` marked ``module`` (kept in eval mode by ``train()``)."""
+    return bool(module.__dict__.get("_frozen_eval", False))
 
 
 def _collect(module, prefix, target, skip_target, frozen) -> bool:
@@ -105,3 +132,33 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
         if p.requires_grad:
             trainable += p.numel()
     return trainable, total
+
+
+SUBSETS = ("bias", "norm", "head")
+
+
+def trainable_subset(model: nn.Module, subset: str = "bias", *, head: bool = True
+                     ) -> list[str]:
+    """Make only one kind of parameter trainable; return the trainable names.
+
+    ``subset``: ``"bias"`` (BitFit: every bias), ``"norm"`` (the weights and biases of
+    normalisation layers: BatchNorm, LayerNorm, ...) or ``"head"`` (none besides the head).
+    ``head=True`` also trains the classifier head (``head_name``), which a new task needs.
+    Nothing is put in eval mode: BatchNorm layers keep training their statistics (their
+    affine parameters are trainable in both subsets)."""
+    if subset not in SUBSETS:
+        raise ValueError(f"trainable_subset: unknown subset {subset!r}; expected one of "
+                         f"{list(SUBSETS)}")
+    unfreeze(model)
+    head_prefix = head_name(model) + "." if head else None
+    norm_prefixes = tuple(name + "." for name, m in model.named_modules()
+                          if name and "Norm" in type(m).__name__)
+    names = []
+    for name, p in model.named_parameters():
+        keep = ((subset == "bias" and name.rsplit(".", 1)[-1] == "bias")
+                or (subset == "norm" and name.startswith(norm_prefixes))
+                or (head_prefix is not None and name.startswith(head_prefix)))
+        p.requires_grad_(keep)
+        if keep:
+            names.append(name)
+    return names

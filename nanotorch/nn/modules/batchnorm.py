@@ -1,6 +1,8 @@
 """``BatchNorm1d`` and ``BatchNorm2d``."""
 from __future__ import annotations
 
+import warnings
+
 from ... import creation
 from ..._dtype import int64
 from .. import init
@@ -60,9 +62,13 @@ class _BatchNorm(Module):
     def _check_input_dim(self, input):
         raise NotImplementedError
 
+    _warned_frozen_stats = False  # set per instance after the first warning
+
     def forward(self, input):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and not self._warned_frozen_stats:
+            self._warn_if_frozen()
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked._array[...] += 1
             self.num_batches_tracked._bump_version()
@@ -73,6 +79,19 @@ class _BatchNorm(Module):
         return batch_norm(input, self.running_mean if track else None,
                           self.running_var if track else None, self.weight, self.bias,
                           use_batch, factor, self.eps)
+
+    def _warn_if_frozen(self):
+        """Warn once when training mode updates the running statistics of a layer whose
+        parameters are all frozen (``requires_grad=False``) but which ``utils.freeze`` did
+        not mark: the frozen layer's behaviour still changes as it trains."""
+        params = [p for p in (self.weight, self.bias) if p is not None]
+        if params and not any(p.requires_grad for p in params):
+            self._warned_frozen_stats = True
+            warnings.warn(f"{type(self).__name__}({self.num_features}) has frozen parameters "
+                          "(requires_grad=False) but is in training mode, so its running "
+                          "statistics change; use nanotorch.utils.freeze(module) (keeps it in "
+                          "eval mode through model.train()) or call .eval() on it",
+                          UserWarning, stacklevel=3)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):

@@ -350,10 +350,12 @@ class Module:
 
     # Modes and bulk changes ------------------------------------------------------------------
     def train(self, mode: bool = True):
-        """Set training mode here and (through their own ``train``) in every child."""
+        """Set training mode here and (through their own ``train``) in every child. A module
+        marked by ``utils.freeze`` (``_frozen_eval``) stays in eval mode; its children still
+        get ``mode`` and decide for themselves (``utils.unfreeze`` clears the mark)."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        self.training = mode
+        self.training = mode and not self.__dict__.get("_frozen_eval", False)
         for m in self.children():
             m.train(mode)
         return self
