@@ -14,27 +14,72 @@ from . import _malloc  # noqa: E402
 
 _malloc.tune()
 
-from . import _dtype
-from ._dtype import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype,
-                     int8, int16, int32, int64, set_default_dtype, uint8)
+from . import (
+    _dtype,
+    _tensor_methods,  # noqa: F401  (binds methods onto Tensor)
+    autograd,
+    nn,
+    optim,
+    utils,
+)
+from ._dtype import bool_ as bool
+from ._dtype import (
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
+    uint8,
+)
 from ._dtype import result_type as _result_type
-from .tensor import Size, Tensor, device
-from . import _tensor_methods  # noqa: F401  (binds methods onto Tensor)
-from . import autograd
-from .autograd import (enable_grad, inference_mode, is_grad_enabled, no_grad,
-                       set_grad_enabled)
-from .autograd.anomaly import set_detect_anomaly, detect_anomaly
-from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,
-                       full_like, linspace, logspace, multinomial, normal, ones, ones_like, rand,
-                       rand_like, randint, randint_like, randn, randn_like, randperm, tensor,
-                       zeros, zeros_like)
-from .functions import *  # noqa: F401,F403  (the torch.* tensor functions)
-from .functions import return_types
-from . import nn, optim, utils
-from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
-                     seed, set_rng_state)
 from ._printing import get_printoptions, set_printoptions
 from ._version import __version__
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.anomaly import detect_anomaly, set_detect_anomaly
+from .creation import (
+    arange,
+    as_tensor,
+    bernoulli,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    logspace,
+    multinomial,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .functions import *  # noqa: F401,F403  (the torch.* tensor functions)
+from .functions import return_types
+from .random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+from .tensor import Size, Tensor, device
 
 half, float, double = float16, float32, float64
 long, int, short = int64, int32, int16
@@ -69,6 +114,7 @@ def get_num_threads() -> int:
 def set_num_threads(n: int) -> None:
     """Threads for kernels and BLAS (like ``torch.set_num_threads``)."""
     import numba
+
     from .kernels._workers import set_blas_threads
     if not isinstance(n, _builtin_int) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")

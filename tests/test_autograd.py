@@ -206,7 +206,8 @@ def test_version_counter_catches_inplace_change_of_saved_tensor():
     y = x * 2
     z = y.exp()          # saves its output
     z.add_(1)
-    with pytest.raises(RuntimeError, match="modified by an inplace operation.*version 1; expected version 0"):
+    with pytest.raises(RuntimeError,
+                       match="modified by an inplace operation.*version 1; expected version 0"):
         z.sum().backward()
     a = torch.ones(3, requires_grad=True)
     b = a * 1

@@ -51,7 +51,8 @@ def one_thread_env(**extra):
 def mpirun(case, ranks=2, timeout=90):
     """Run one worker case on ``ranks`` processes; (return code, output, seconds)."""
     env = one_thread_env(EXPECTED_WORLD=str(ranks))
-    cmd = mpiexec_command(ranks) + ["-x", "EXPECTED_WORLD", "-x", "PYTHONPATH", sys.executable, str(WORKER), case]
+    cmd = mpiexec_command(ranks) + ["-x", "EXPECTED_WORLD", "-x", "PYTHONPATH",
+                                    sys.executable, str(WORKER), case]
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, timeout=timeout)

@@ -12,12 +12,24 @@ import nanotorch as nt
 from nanotorch import models, nn
 from nanotorch.nn.lora import LoRAConv2d, LoRALinear
 from nanotorch.utils.data import DataLoader, TensorDataset
-from nanotorch.utils.finetune import (count_parameters, freeze, head_name, is_frozen,
-                                      replace_head, trainable_subset, unfreeze)
+from nanotorch.utils.finetune import (
+    count_parameters,
+    freeze,
+    head_name,
+    is_frozen,
+    replace_head,
+    trainable_subset,
+    unfreeze,
+)
 from nanotorch.utils.lr_finder import lr_find
 from nanotorch.utils.lr_groups import GradualUnfreezing, layer_groups, param_groups
-from nanotorch.utils.peft import (apply_lora, load_lora_state_dict, lora_state_dict, merge_lora,
-                                  unmerge_lora)
+from nanotorch.utils.peft import (
+    apply_lora,
+    load_lora_state_dict,
+    lora_state_dict,
+    merge_lora,
+    unmerge_lora,
+)
 from nanotorch.utils.split import split_model
 
 

@@ -2,10 +2,9 @@
 second derivatives (``create_graph=True``) for a set of them. No PyTorch needed."""
 import numpy as np
 import pytest
+from helpers import gradcheck, gradgradcheck
 
 import nanotorch as nt
-
-from helpers import gradcheck, gradgradcheck
 
 
 def leaf(*shape, seed=0, low=None, high=None):

@@ -269,7 +269,7 @@ def test_inplace_activations(fn):
     ta = tx * 1.0
     out = getattr(F, fn)(a, inplace=True)
     tout = getattr(TF, fn)(ta, inplace=True)
-    assert out is a
+    assert out is a and tout is ta
     close(a, ta)
     (a * a).sum().backward()
     (ta * ta).sum().backward()
