@@ -243,7 +243,9 @@ class _DeferredInterrupt:
             self._previous = signal.signal(signal.SIGINT, self._handler)
 
     def uninstall(self):
-        if self._previous is not None:
+        # After a first Ctrl-C the process is on its way out: a second one must still end it
+        # with status 130, not with the default handler's KeyboardInterrupt during shutdown.
+        if self._previous is not None and not self.requested:
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None
 

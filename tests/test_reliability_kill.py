@@ -100,12 +100,13 @@ def test_sigkill_at_random_point_then_resume(mode, seed, data, tmp_path, tmp_pat
         _check_complete(path, reference["model"])
     # a killed save may leave its temp file behind; it must not disturb loading or resuming
     leftovers = [p for p in tmp_path.iterdir() if p.name not in (CK, "best.safetensors", ".lock")]
-    assert all(p.name.endswith(".tmp") for p in leftovers), leftovers
+    assert all(p.name.endswith((".tmp", ".tmpd")) for p in leftovers), leftovers
     finetune.train(finetune.parse_args(_argv(data, tmp_path, "--resume", "auto", "--quiet",
                                              mode=mode)))
     # weights, optimizer state, metrics history and generator state: all bit for bit
     assert_same_tree(reference, nt.load(tmp_path / CK), "checkpoint")
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # removed at start
+    assert not [p for p in tmp_path.iterdir()
+                if p.name.endswith((".tmp", ".tmpd"))]  # removed at start
 
 
 def test_sigint_saves_checkpoint_exits_130_and_resumes(data, reference, tmp_path):

@@ -410,6 +410,14 @@ def test_remove_stale_temps_only_removes_atomic_write_temps(tmp_path):
     for p in stale + kept:
         p.write_bytes(b"x")
     (tmp_path / ".dir.0a1b2c3d4e5f.tmp").mkdir()
+    kept += [tmp_path / ".dir.0a1b2c3d4e5f.tmp", tmp_path / "run.tmpd"]
+    kept[-1].mkdir()
+    # a killed safetensors write: the package's own temp file inside atomic_path's folder
+    stale_dir = tmp_path / ".checkpoint.safetensors.00112233aabb.tmpd"
+    stale_dir.mkdir()
+    (stale_dir / ".tmpAbC123").write_bytes(b"x")
+    (stale_dir / "checkpoint.safetensors").write_bytes(b"")
+    stale.append(stale_dir)
     assert sorted(remove_stale_temps(tmp_path)) == sorted(str(p) for p in stale)
     assert all(p.exists() for p in kept) and not any(p.exists() for p in stale)
 

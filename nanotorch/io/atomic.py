@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from typing import IO
 
@@ -33,17 +34,24 @@ def _temp_beside(path: str | os.PathLike) -> tuple[str, str]:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """Yield the name of a fresh empty temp file beside ``path`` for a writer that needs a
-    file name; on clean exit the temp file is synced and atomically replaces ``path``.
+    """Yield the name of a fresh empty temp file for a writer that needs a file name; on clean
+    exit the file is synced and atomically replaces ``path``.
 
-    If the body raises, the temp file is removed and ``path`` is left untouched.
+    The file lies in a private hidden folder beside ``path`` (``.<name>.<12 hex>.tmpd``): a
+    writer that makes temp files of its own next to the name it is given (the safetensors
+    package does) keeps them in there, so a process killed mid-write leaves one folder that
+    ``remove_stale_temps`` recognises. If the body raises, the folder is removed and ``path``
+    is left untouched.
     """
-    target, tmp = _temp_beside(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o666)
-    mode = os.fstat(fd).st_mode & 0o7777  # 0o666 less the umask
-    os.close(fd)
+    target, tmp_name = _temp_beside(path)
+    workdir = tmp_name + "d"
+    os.mkdir(workdir, 0o700)
+    tmp = os.path.join(workdir, os.path.basename(target))
     try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(tmp, flags, 0o666)
+        mode = os.fstat(fd).st_mode & 0o7777  # 0o666 less the umask
+        os.close(fd)
         yield tmp
         os.chmod(tmp, mode)  # writers may recreate the file with their own mode (0o600)
         fd = os.open(tmp, os.O_RDONLY)
@@ -52,10 +60,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         finally:
             os.close(fd)
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     _fsync_dir(os.path.dirname(target))
 
 
@@ -104,11 +110,13 @@ def atomic_write(path: str | os.PathLike, write_fn: Callable[[IO[bytes]], object
 
 
 _TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
+_TEMP_DIR_NAME = re.compile(r"^\..+\.[0-9a-f]{12}\.tmpd$")
 
 
 def remove_stale_temps(folder: str | os.PathLike) -> list[str]:
     """Delete the temp files the atomic writes here leave in ``folder`` when their process
-    is killed mid-write (``.<name>.<12 hex>.tmp``); returns their paths.
+    is killed mid-write (files ``.<name>.<12 hex>.tmp``, folders ``.<name>.<12 hex>.tmpd``);
+    returns their paths.
 
     Only call this while no other process may be writing into ``folder`` (e.g. holding
     a lock on it): a live writer's temp file has the same name pattern."""
@@ -118,4 +126,7 @@ def remove_stale_temps(folder: str | os.PathLike) -> list[str]:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(entry.path)
                 removed.append(entry.path)
+        elif entry.is_dir(follow_symlinks=False) and _TEMP_DIR_NAME.match(entry.name):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
     return removed
