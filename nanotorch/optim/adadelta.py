@@ -3,16 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import (
-    Optimizer,
-    _addcmul_,
-    _check_lr,
-    _check_non_negative,
-    _effective_grad,
-    _reject_differentiable,
-    _step_tensor,
-    _zeros_state,
-)
+from .optimizer import Optimizer, _addcmul_, _check_args, _effective_grad
 
 
 class Adadelta(Optimizer):
@@ -22,22 +13,16 @@ class Adadelta(Optimizer):
 
     _load_defaults = (("foreach", None), ("maximize", False), ("differentiable", False),
                       ("capturable", False))
+    _state_buffers = ("square_avg", "acc_delta")
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
-        _check_lr(lr)
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"Invalid rho value: {rho}")
-        _check_non_negative(("epsilon", eps), ("weight_decay", weight_decay))
-        _reject_differentiable(differentiable)
+        _check_args(lr, differentiable, ("rho", rho, 1.0), ("epsilon", eps),
+                    ("weight_decay", weight_decay))
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def _init_state(self, p, group, state):
-        state["step"] = _step_tensor()
-        state["square_avg"] = _zeros_state(p)
-        state["acc_delta"] = _zeros_state(p)
 
     def _update_group(self, group):
         lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])

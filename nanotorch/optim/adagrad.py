@@ -7,10 +7,8 @@ from .optimizer import (
     Optimizer,
     _addcdiv_,
     _addcmul_,
-    _check_lr,
-    _check_non_negative,
+    _check_args,
     _effective_grad,
-    _reject_differentiable,
     _step_tensor,
     _zeros_state,
 )
@@ -26,11 +24,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        _check_lr(lr)
-        _check_non_negative(("lr_decay", lr_decay), ("weight_decay", weight_decay),
-                            ("initial_accumulator_value", initial_accumulator_value),
-                            ("epsilon", eps))
-        _reject_differentiable(differentiable)
+        _check_args(lr, differentiable, ("lr_decay", lr_decay), ("weight_decay", weight_decay),
+                    ("initial_accumulator_value", initial_accumulator_value), ("epsilon", eps))
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, fused=fused)

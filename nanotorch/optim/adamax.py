@@ -3,18 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import (
-    Optimizer,
-    _addcdiv_,
-    _check_betas,
-    _check_lr,
-    _check_non_negative,
-    _effective_grad,
-    _lerp_,
-    _reject_differentiable,
-    _step_tensor,
-    _zeros_state,
-)
+from .optimizer import Optimizer, _addcdiv_, _check_adam_args, _effective_grad, _lerp_
 
 
 class Adamax(Optimizer):
@@ -22,23 +11,16 @@ class Adamax(Optimizer):
 
     _load_defaults = (("foreach", None), ("maximize", False), ("differentiable", False),
                       ("capturable", False))
+    _state_buffers = ("exp_avg", "exp_inf")
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
-        _check_lr(lr)
-        _check_non_negative(("epsilon", eps))
-        _check_betas(betas)
-        _check_non_negative(("weight_decay", weight_decay))
-        _reject_differentiable(differentiable)
+        _check_adam_args(lr, eps, betas, weight_decay, differentiable)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         foreach=foreach, maximize=maximize, differentiable=differentiable,
                         capturable=capturable)
         super().__init__(params, defaults)
 
-    def _init_state(self, p, group, state):
-        state["step"] = _step_tensor()
-        state["exp_avg"] = _zeros_state(p)
-        state["exp_inf"] = _zeros_state(p)
 
     def _update_group(self, group):
         lr, eps = float(group["lr"]), float(group["eps"])

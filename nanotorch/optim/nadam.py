@@ -5,15 +5,10 @@ import numpy as np
 
 from .optimizer import (
     Optimizer,
+    _adam_moments_,
     _addcdiv_,
-    _addcmul_,
-    _check_betas,
-    _check_lr,
-    _check_non_negative,
-    _decay_weights,
-    _effective_grad,
-    _lerp_,
-    _reject_differentiable,
+    _check_adam_args,
+    _decoupled_grad,
     _step_tensor,
     _zeros_state,
 )
@@ -29,11 +24,8 @@ class NAdam(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
                  maximize=False, capturable=False, differentiable=False):
-        _check_lr(lr)
-        _check_non_negative(("epsilon", eps))
-        _check_betas(betas)
-        _check_non_negative(("weight_decay", weight_decay), ("momentum_decay", momentum_decay))
-        _reject_differentiable(differentiable)
+        _check_adam_args(lr, eps, betas, weight_decay, differentiable,
+                         ("momentum_decay", momentum_decay))
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
@@ -50,11 +42,8 @@ class NAdam(Optimizer):
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
         momentum_decay = float(group["momentum_decay"])
-        decoupled = bool(group["decoupled_weight_decay"])
         for p, state in self._params_and_state(group):
-            if decoupled:
-                _decay_weights(p, group)
-            g = _effective_grad(p, group, l2_decay=not decoupled)
+            g = _decoupled_grad(p, group)
             step = float(state["step"].item())
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
@@ -63,9 +52,7 @@ class NAdam(Optimizer):
             mu_product._bump_version()
             mu_prod = float(mu_product.item())
             exp_avg, exp_avg_sq = state["exp_avg"]._array, state["exp_avg_sq"]._array
-            _lerp_(exp_avg, g, 1 - beta1)
-            exp_avg_sq *= beta2
-            _addcmul_(exp_avg_sq, g, g, 1 - beta2)
+            _adam_moments_(exp_avg, exp_avg_sq, g, beta1, beta2)
             denom = np.sqrt(exp_avg_sq / (1 - beta2 ** step))
             denom += eps
             _addcdiv_(p._array, g, denom, -lr * (1.0 - mu) / (1.0 - mu_prod))

@@ -186,8 +186,13 @@ class Optimizer:
             step_t._bump_version()
             yield p, state
 
+    _state_buffers = ()  # names of the zero-filled per-parameter buffers, in torch's order
+
     def _init_state(self, param, group, state):
-        raise NotImplementedError
+        """A float32 ``step`` counter and one zero buffer per name in ``_state_buffers``."""
+        state["step"] = _step_tensor()
+        for name in self._state_buffers:
+            state[name] = _zeros_state(param)
 
     # Hooks -------------------------------------------------------------------------
     def register_step_pre_hook(self, hook):
@@ -339,9 +344,9 @@ def _check_lr(lr):
 
 def _check_non_negative(*named_values):
     """``('epsilon', eps), ...`` -> ``ValueError('Invalid epsilon value: -1')`` on the first
-    negative one."""
-    for label, value in named_values:
-        if not 0.0 <= value:
+    negative one; an entry ``(label, value, upper)`` must also be ``<= upper``."""
+    for label, value, *upper in named_values:
+        if not (0.0 <= value and (not upper or value <= upper[0])):
             raise ValueError(f"Invalid {label} value: {value}")
 
 
@@ -354,6 +359,30 @@ def _check_betas(betas):
 def _reject_differentiable(differentiable):
     if differentiable:
         raise ValueError("differentiable=True is not supported by nanotorch optimizers")
+
+
+def _check_args(lr, differentiable, *named_values):
+    """torch's constructor checks in its order: lr, the named values, differentiable."""
+    _check_lr(lr)
+    _check_non_negative(*named_values)
+    _reject_differentiable(differentiable)
+
+
+def _check_adam_args(lr, eps, betas, weight_decay, differentiable, *more_non_negative):
+    """The Adam family's checks in torch's order: lr, eps, betas, weight_decay, the rest."""
+    _check_lr(lr)
+    _check_non_negative(("epsilon", eps))
+    _check_betas(betas)
+    _check_non_negative(("weight_decay", weight_decay), *more_non_negative)
+    _reject_differentiable(differentiable)
+
+
+def _adam_moments_(exp_avg, exp_avg_sq, g, beta1, beta2):
+    """Adam's running moments in place: ``exp_avg.lerp_(g, 1 - beta1)``,
+    ``exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)``."""
+    _lerp_(exp_avg, g, 1 - beta1)
+    exp_avg_sq *= beta2
+    _addcmul_(exp_avg_sq, g, g, 1 - beta2)
 
 
 # NumPy building blocks of the element-wise updates, in torch's order of operations -------
@@ -376,6 +405,15 @@ def _decay_weights(p, group):
     wd = float(group["weight_decay"])
     if wd != 0:
         p._array *= 1 - float(group["lr"]) * wd
+
+
+def _decoupled_grad(p, group):
+    """The gradient of an optimizer with a ``decoupled_weight_decay`` option: with it the
+    weights decay first and the gradient has no L2 term, without it the reverse."""
+    decoupled = bool(group["decoupled_weight_decay"])
+    if decoupled:
+        _decay_weights(p, group)
+    return _effective_grad(p, group, l2_decay=not decoupled)
 
 
 def _lerp_(arr, end, weight):

@@ -7,12 +7,9 @@ from .optimizer import (
     Optimizer,
     _addcdiv_,
     _addcmul_,
-    _check_lr,
-    _check_non_negative,
+    _check_args,
     _effective_grad,
     _lerp_,
-    _reject_differentiable,
-    _step_tensor,
     _zeros_state,
 )
 
@@ -24,22 +21,21 @@ class RMSprop(Optimizer):
 
     _load_defaults = (("momentum", 0), ("centered", False), ("foreach", None),
                       ("maximize", False), ("differentiable", False), ("capturable", False))
+    _state_buffers = ("square_avg",)
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
-        _check_lr(lr)
-        _check_non_negative(("epsilon", eps), ("momentum", momentum),
-                            ("weight_decay", weight_decay), ("alpha", alpha))
-        _reject_differentiable(differentiable)
+        _check_args(lr, differentiable, ("epsilon", eps), ("momentum", momentum),
+                    ("weight_decay", weight_decay), ("alpha", alpha))
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach,
                         maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
+
     def _init_state(self, p, group, state):
-        state["step"] = _step_tensor()
-        state["square_avg"] = _zeros_state(p)
+        super()._init_state(p, group, state)
         if group["momentum"] > 0:
             state["momentum_buffer"] = _zeros_state(p)
         if group["centered"]:
