@@ -79,6 +79,11 @@ class LRScheduler:
         """The learning rates set by the latest ``step()``, one per param group."""
         return self._last_lr
 
+    def _chained_lrs(self, factor=None):
+        """Each group's current lr, times ``factor`` when given (a chainable step)."""
+        lrs = _group_values(self.optimizer, "lr")
+        return lrs if factor is None else [lr * factor for lr in lrs]
+
     def get_lr(self):
         raise NotImplementedError
 
@@ -167,8 +172,8 @@ class StepLR(LRScheduler):
     def get_lr(self):
         self._warn_if_outside_step()
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return _group_values(self.optimizer, "lr")
-        return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
+            return self._chained_lrs()
+        return self._chained_lrs(self.gamma)
 
     def _get_closed_form_lr(self):
         return [base * self.gamma ** (self.last_epoch // self.step_size)
@@ -186,9 +191,9 @@ class MultiStepLR(LRScheduler):
     def get_lr(self):
         self._warn_if_outside_step()
         if self.last_epoch not in self.milestones:
-            return _group_values(self.optimizer, "lr")
+            return self._chained_lrs()
         factor = self.gamma ** self.milestones[self.last_epoch]
-        return [g["lr"] * factor for g in self.optimizer.param_groups]
+        return self._chained_lrs(factor)
 
     def _get_closed_form_lr(self):
         marks = sorted(self.milestones.elements())
@@ -206,8 +211,8 @@ class ExponentialLR(LRScheduler):
     def get_lr(self):
         self._warn_if_outside_step()
         if self._is_initial:
-            return _group_values(self.optimizer, "lr")
-        return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
+            return self._chained_lrs()
+        return self._chained_lrs(self.gamma)
 
     def _get_closed_form_lr(self):
         return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
@@ -232,15 +237,14 @@ class LinearLR(LRScheduler):
 
     def get_lr(self):
         self._warn_if_outside_step()
-        groups = self.optimizer.param_groups
         if self.last_epoch == 0:
-            return [g["lr"] * self.start_factor for g in groups]
+            return self._chained_lrs(self.start_factor)
         if self._is_initial or self.last_epoch > self.total_iters:
-            return _group_values(self.optimizer, "lr")
+            return self._chained_lrs()
         span = self.end_factor - self.start_factor
         ratio = 1.0 + span / (self.total_iters * self.start_factor
                               + (self.last_epoch - 1) * span)
-        return [g["lr"] * ratio for g in groups]
+        return self._chained_lrs(ratio)
 
     def _get_closed_form_lr(self):
         span = self.end_factor - self.start_factor
@@ -262,7 +266,7 @@ class CosineAnnealingLR(LRScheduler):
         self._warn_if_outside_step()
         groups, t, T, lo = self.optimizer.param_groups, self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
-            return _group_values(self.optimizer, "lr")
+            return self._chained_lrs()
         if self._step_count == 1 and t > 0:  # resumed: no previous lr to chain from
             return [lo + (base - lo) * (1 + math.cos(t * math.pi / T)) / 2
                     for base in self.base_lrs]
@@ -404,12 +408,11 @@ class ConstantLR(LRScheduler):
 
     def get_lr(self):
         self._warn_if_outside_step()
-        groups = self.optimizer.param_groups
         if self.last_epoch == 0:
-            return [g["lr"] * self.factor for g in groups]
+            return self._chained_lrs(self.factor)
         if self.last_epoch != self.total_iters:
-            return _group_values(self.optimizer, "lr")
-        return [g["lr"] * (1.0 / self.factor) for g in groups]
+            return self._chained_lrs()
+        return self._chained_lrs(1.0 / self.factor)
 
     def _get_closed_form_lr(self):
         done = self.last_epoch >= self.total_iters
@@ -428,9 +431,9 @@ class PolynomialLR(LRScheduler):
         self._warn_if_outside_step()
         t, total = self.last_epoch, self.total_iters
         if self._is_initial or t > total:
-            return _group_values(self.optimizer, "lr")
+            return self._chained_lrs()
         factor = ((1.0 - t / total) / (1.0 - (t - 1) / total)) ** self.power
-        return [g["lr"] * factor for g in self.optimizer.param_groups]
+        return self._chained_lrs(factor)
 
     def _get_closed_form_lr(self):
         done = min(self.total_iters, self.last_epoch)
