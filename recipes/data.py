@@ -24,6 +24,7 @@ class Splits:
     test: Dataset
     classes: list
     augmented: bool
+    grayscale: bool = False  # grey source images, replicated to 3 channels
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:
@@ -217,15 +218,28 @@ def load_splits(path, image_size: int, augment: bool = False, on_bad_image: str 
                f"classes and {stacked} preprocessed images")
     if classes is None or len(classes) != num_classes:
         classes = [str(c) for c in range(num_classes)]
-    resize = T.Resize((image_size, image_size))
-    finish = T.Compose([T.Grayscale(3) if _is_gray(train) else T.Lambda(_rgb), T.ToTensor(),
-                        T.imagenet_normalize()])
+    gray = _is_gray(train)
+    resize, finish = _resize(image_size), _finish(gray)
     test_set = _stack(test, T.Compose([resize, finish]))
     if augment:
         train_set = _Augmented(train, image_size, resize, finish, seed)
     else:
         train_set = _stack(train, T.Compose([resize, finish]))
-    return Splits(train_set, test_set, classes, augment)
+    return Splits(train_set, test_set, classes, augment, gray)
+
+
+def _resize(image_size: int):
+    return T.Resize((image_size, image_size))
+
+
+def _finish(grayscale: bool):
+    return T.Compose([T.Grayscale(3) if grayscale else T.Lambda(_rgb), T.ToTensor(),
+                      T.imagenet_normalize()])
+
+
+def eval_transform(image_size: int, grayscale: bool):
+    """The preprocessing of test images (and of images given to ``recipes.predict``)."""
+    return T.Compose([_resize(image_size), _finish(grayscale)])
 
 
 def _is_gray(ds) -> bool:
