@@ -133,3 +133,7 @@ from ._legacy import (  # noqa: E402,F401
     LongTensor, ShortTensor)
 
 from .serialization import load, save  # noqa: E402
+
+from ._out import install as _install_out  # noqa: E402
+
+_install_out(globals())  # out= on the torch.* functions that take it (methods stay bare)
