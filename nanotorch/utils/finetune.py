@@ -97,6 +97,28 @@ def unfreeze(module: nn.Module) -> nn.Module:
     return module
 
 
+def warn_frozen_batchnorm(enabled: bool = True) -> None:
+    """Warn (once per layer) when a BatchNorm whose parameters all have
+    ``requires_grad=False`` updates its running statistics in training mode: a layer frozen
+    by hand rather than by ``freeze``. Off by default, as in PyTorch (which never warns);
+    the environment variable ``NANOTORCH_WARN_FROZEN_BN=1`` turns it on at start-up."""
+    from ..nn.modules import batchnorm
+    batchnorm.WARN_FROZEN_STATS[0] = bool(enabled)
+
+
+def frozen_batchnorm_training(model: nn.Module) -> list[str]:
+    """Names of BatchNorm layers in training mode whose parameters are all frozen: their
+    running statistics would change although the layer counts as frozen."""
+    from ..nn.modules.batchnorm import _BatchNorm
+    names = []
+    for name, m in model.named_modules():
+        params = [p for p in m.parameters(recurse=False)]
+        if (isinstance(m, _BatchNorm) and m.training and m.track_running_stats and params
+                and not any(p.requires_grad for p in params)):
+            names.append(name)
+    return names
+
+
 def is_frozen(module: nn.Module) -> bool:
     """Whether ``freeze`` marked ``module`` (kept in eval mode by ``train()``)."""
     return bool(module.__dict__.get("_frozen_eval", False))
@@ -137,6 +159,12 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
 SUBSETS = ("bias", "norm", "head")
 
 
+def is_norm_layer(module: nn.Module) -> bool:
+    """BatchNorm (and SyncBatchNorm, InstanceNorm), LayerNorm (LayerNorm2d) or GroupNorm."""
+    from ..nn.modules.batchnorm import _BatchNorm  # nn is still loading at import time
+    return isinstance(module, (_BatchNorm, nn.LayerNorm, nn.GroupNorm))
+
+
 def trainable_subset(model: nn.Module, subset: str = "bias", *, head: bool = True
                      ) -> list[str]:
     """Make only one kind of parameter trainable; return the trainable names.
@@ -151,12 +179,12 @@ def trainable_subset(model: nn.Module, subset: str = "bias", *, head: bool = Tru
                          f"{list(SUBSETS)}")
     unfreeze(model)
     head_prefix = head_name(model) + "." if head else None
-    norm_prefixes = tuple(name + "." for name, m in model.named_modules()
-                          if name and "Norm" in type(m).__name__)
+    norm_params = {id(p) for m in model.modules() if is_norm_layer(m)
+                   for p in m.parameters(recurse=False)}
     names = []
     for name, p in model.named_parameters():
         keep = ((subset == "bias" and name.rsplit(".", 1)[-1] == "bias")
-                or (subset == "norm" and name.startswith(norm_prefixes))
+                or (subset == "norm" and id(p) in norm_params)
                 or (head_prefix is not None and name.startswith(head_prefix)))
         p.requires_grad_(keep)
         if keep:

@@ -84,10 +84,14 @@ def lr_find(model: nn.Module, loader, loss_fn=F.cross_entropy, make_optimizer=No
 
 
 def _suggest(result: LRFinderResult) -> None:
-    if len(result.losses) < 3:
+    # the first tenth (the smoothed loss is still settling) and the last points (the
+    # divergence) are left out of both suggestions, as fastai does
+    n = len(result.losses)
+    lo, hi = n // 10, n - min(5, n // 5)
+    if hi - lo < 3:
         return
-    losses = np.asarray(result.losses)
-    log_lrs = np.log(np.asarray(result.lrs))
-    result.min_div_10 = float(result.lrs[int(np.argmin(losses))] / 10)
-    slope = np.gradient(losses, log_lrs)
-    result.steepest = float(result.lrs[int(np.argmin(slope))])
+    losses = np.asarray(result.losses[lo:hi])
+    lrs = np.asarray(result.lrs[lo:hi])
+    result.min_div_10 = float(lrs[int(np.argmin(losses))] / 10)
+    slope = np.diff(losses) / np.diff(np.log(lrs))
+    result.steepest = float(lrs[int(np.argmin(slope))])

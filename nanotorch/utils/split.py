@@ -123,8 +123,9 @@ def _verify(model, split, example) -> None:
     if tuple(got.shape) != tuple(expected.shape):
         raise ValueError(f"cannot split {type(model).__name__}: the parts give shape "
                          f"{tuple(got.shape)}, the model {tuple(expected.shape)}")
-    # the same operations in the same order: any difference means the forward is different
+    # the same operations in the same order (a Sequential may fuse conv + batch norm in
+    # eval mode: rounding differs); a different forward differs by far more
     scale = float(expected.abs().max()) or 1.0
-    if float((got - expected).abs().max()) > 1e-5 * scale:
+    if float((got - expected).abs().max()) > 1e-4 * scale:
         raise ValueError(f"cannot split {type(model).__name__}: running its children in order "
                          "does not reproduce its forward")

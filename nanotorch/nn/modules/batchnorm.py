@@ -1,6 +1,7 @@
 """``BatchNorm1d`` and ``BatchNorm2d``."""
 from __future__ import annotations
 
+import os
 import warnings
 
 from ... import creation
@@ -9,6 +10,10 @@ from .. import init
 from .._functional.normalization import batch_norm
 from ..parameter import Parameter
 from .module import Module
+
+# Opt-in (utils.finetune.warn_frozen_batchnorm or NANOTORCH_WARN_FROZEN_BN=1): PyTorch gives
+# no such warning, and drop-in scripts that freeze with requires_grad=False must stay quiet.
+WARN_FROZEN_STATS = [os.environ.get("NANOTORCH_WARN_FROZEN_BN", "") not in ("", "0")]
 
 
 class _BatchNorm(Module):
@@ -67,7 +72,8 @@ class _BatchNorm(Module):
     def forward(self, input):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and not self._warned_frozen_stats:
+        if (self.training and self.track_running_stats and WARN_FROZEN_STATS[0]
+                and not self._warned_frozen_stats):
             self._warn_if_frozen()
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked._array[...] += 1
@@ -83,7 +89,8 @@ class _BatchNorm(Module):
     def _warn_if_frozen(self):
         """Warn once when training mode updates the running statistics of a layer whose
         parameters are all frozen (``requires_grad=False``) but which ``utils.freeze`` did
-        not mark: the frozen layer's behaviour still changes as it trains."""
+        not mark: the frozen layer's behaviour still changes as it trains. Only when
+        enabled (``WARN_FROZEN_STATS``)."""
         params = [p for p in (self.weight, self.bias) if p is not None]
         if params and not any(p.requires_grad for p in params):
             self._warned_frozen_stats = True
