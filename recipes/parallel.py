@@ -40,11 +40,14 @@ class Single:
     def wrap(self, net):
         return net
 
+    def unwrap(self, net):
+        return net
+
     def shard(self, x, y):
         return x, y, len(y)
 
-    def loss(self, logits, y, batch_n):
-        return F.cross_entropy(logits, y)
+    def loss(self, logits, y, batch_n, label_smoothing=0.0):
+        return F.cross_entropy(logits, y, label_smoothing=label_smoothing)
 
     def totals(self, loss, logits, y, batch_n):
         return loss.item() * len(y), int((logits.argmax(1) == y).sum().item())
@@ -79,6 +82,9 @@ class Group(Single):
     def wrap(self, net):
         return DistributedDataParallel(net)
 
+    def unwrap(self, net):
+        return net.module if isinstance(net, DistributedDataParallel) else net
+
     def _span(self, n):
         return n * self.rank // self.size, n * (self.rank + 1) // self.size
 
@@ -86,9 +92,10 @@ class Group(Single):
         start, stop = self._span(len(y))
         return x[start:stop], y[start:stop], len(y)
 
-    def loss(self, logits, y, batch_n):
+    def loss(self, logits, y, batch_n, label_smoothing=0.0):
         # DDP averages over ranks: sum / batch_n * size makes that average the batch mean
-        return F.cross_entropy(logits, y, reduction="sum") * (self.size / batch_n)
+        return F.cross_entropy(logits, y, reduction="sum",
+                               label_smoothing=label_smoothing) * (self.size / batch_n)
 
     def totals(self, loss, logits, y, batch_n):
         local = [loss.item() * batch_n / self.size, float((logits.argmax(1) == y).sum().item())]

@@ -12,7 +12,7 @@ from test_distributed import ROOT, mpiexec_command, needs_mpi, one_thread_env
 from test_recipe import _make_npz
 
 import nanotorch as nt
-from recipes import finetune
+from recipes import finetune, plots
 
 TINY = ["--model", "resnet18", "--weights", "none", "--image-size", "32", "--batch-size", "16",
         "--lr", "0.5", "--quiet"]
@@ -57,8 +57,9 @@ def test_two_ranks_train_as_one_process_and_resume_across_sizes(tmp_path, tiny):
     finetune.train(finetune.parse_args(args + ["--out", str(single)]))
     out = _mpi_recipe(2, *args, "--out", str(two))
     assert out.count("test accuracy") == 1 and "2 processes" in out   # rank 0 prints only
-    assert sorted(p.name for p in two.iterdir() if not p.name.startswith(".")) == [
-        "best.safetensors", "checkpoint.safetensors"]
+    assert sorted(p.name for p in two.iterdir() if not p.name.startswith(".")) == sorted([
+        "best.safetensors", "checkpoint.safetensors", "metrics.jsonl", "metrics.csv",
+        "confusion.json"] + (["curves.png", "confusion.png"] if plots.available() else []))
     _same_checkpoint(two, single)
 
     # one epoch on 2 ranks, resumed by 1 process; and one epoch alone, resumed on 2 ranks

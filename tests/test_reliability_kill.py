@@ -19,6 +19,7 @@ from recipes import finetune
 ROOT = Path(__file__).resolve().parent.parent
 EPOCHS = 3
 CK = "checkpoint.safetensors"
+RECORDS = ("metrics.jsonl", "metrics.csv", "confusion.json", "curves.png", "confusion.png")
 MODES = {  # how each run trains; "plain" is the default of these tests
     "plain": ("--freeze", "layer3", "--cache-features", "off"),
     "augment": ("--freeze", "layer3", "--augment"),
@@ -99,7 +100,8 @@ def test_sigkill_at_random_point_then_resume(mode, seed, data, tmp_path, tmp_pat
     if path.exists():
         _check_complete(path, reference["model"])
     # a killed save may leave its temp file behind; it must not disturb loading or resuming
-    leftovers = [p for p in tmp_path.iterdir() if p.name not in (CK, "best.safetensors", ".lock")]
+    kept = (CK, "best.safetensors", ".lock", *RECORDS)
+    leftovers = [p for p in tmp_path.iterdir() if p.name not in kept]
     assert all(p.name.endswith((".tmp", ".tmpd")) for p in leftovers), leftovers
     finetune.train(finetune.parse_args(_argv(data, tmp_path, "--resume", "auto", "--quiet",
                                              mode=mode)))
