@@ -82,6 +82,21 @@ def weights_enum(name: str, **members: WeightInfo | str) -> type[Weights]:
     return Weights(name, values)
 
 
+def v1_weights(name: str, filename: str, num_params: int, **meta) -> type[Weights]:
+    """A Weights enum whose one set, ``IMAGENET1K_V1``, is the default."""
+    return weights_enum(name, IMAGENET1K_V1=WeightInfo(filename, num_params, **meta),
+                        DEFAULT="IMAGENET1K_V1")
+
+
+def v2_weights(name: str, v1_file: str, v2_file: str, num_params: int,
+               **more: WeightInfo) -> type[Weights]:
+    """torchvision's two ImageNet recipes of one model: ``IMAGENET1K_V1`` and the default
+    ``IMAGENET1K_V2`` (evaluated after a resize to 232), then the ``more`` sets."""
+    return weights_enum(name, IMAGENET1K_V1=WeightInfo(v1_file, num_params),
+                        IMAGENET1K_V2=WeightInfo(v2_file, num_params, resize_size=232),
+                        **more, DEFAULT="IMAGENET1K_V2")
+
+
 def nanotorch_home() -> Path:
     return Path(os.environ.get("NANOTORCH_HOME", Path.home() / ".cache" / "nanotorch"))
 

@@ -7,7 +7,7 @@ from .. import creation, nn
 from ._conv_norm_act import Conv2dNormActivation
 from ._ops import LayerNorm2d, Permute, StochasticDepth
 from ._registry import register_model
-from ._weights import WeightInfo, load_pretrained, weights_enum
+from ._weights import load_pretrained, v1_weights
 
 
 class CNBlock(nn.Module):
@@ -104,30 +104,14 @@ _VARIANTS = {
 }
 
 
-ConvNeXt_Tiny_Weights = weights_enum(
-    "ConvNeXt_Tiny_Weights",
-    IMAGENET1K_V1=WeightInfo("convnext_tiny-983f1562.pth", 28_589_128, resize_size=236,
-                             min_size=(32, 32)),
-    DEFAULT="IMAGENET1K_V1",
-)
-ConvNeXt_Small_Weights = weights_enum(
-    "ConvNeXt_Small_Weights",
-    IMAGENET1K_V1=WeightInfo("convnext_small-0c510722.pth", 50_223_688, resize_size=230,
-                             min_size=(32, 32)),
-    DEFAULT="IMAGENET1K_V1",
-)
-ConvNeXt_Base_Weights = weights_enum(
-    "ConvNeXt_Base_Weights",
-    IMAGENET1K_V1=WeightInfo("convnext_base-6075fbad.pth", 88_591_464, resize_size=232,
-                             min_size=(32, 32)),
-    DEFAULT="IMAGENET1K_V1",
-)
-ConvNeXt_Large_Weights = weights_enum(
-    "ConvNeXt_Large_Weights",
-    IMAGENET1K_V1=WeightInfo("convnext_large-ea097f82.pth", 197_767_336, resize_size=232,
-                             min_size=(32, 32)),
-    DEFAULT="IMAGENET1K_V1",
-)
+ConvNeXt_Tiny_Weights = v1_weights("ConvNeXt_Tiny_Weights", "convnext_tiny-983f1562.pth",
+                                   28_589_128, resize_size=236, min_size=(32, 32))
+ConvNeXt_Small_Weights = v1_weights("ConvNeXt_Small_Weights", "convnext_small-0c510722.pth",
+                                    50_223_688, resize_size=230, min_size=(32, 32))
+ConvNeXt_Base_Weights = v1_weights("ConvNeXt_Base_Weights", "convnext_base-6075fbad.pth",
+                                   88_591_464, resize_size=232, min_size=(32, 32))
+ConvNeXt_Large_Weights = v1_weights("ConvNeXt_Large_Weights", "convnext_large-ea097f82.pth",
+                                    197_767_336, resize_size=232, min_size=(32, 32))
 
 
 def _convnext(variant, weights_cls, weights, pretrained, kwargs):

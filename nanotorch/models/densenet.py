@@ -8,7 +8,7 @@ from .. import nn
 from ..functions import cat
 from ..nn import functional as F
 from ._registry import register_model
-from ._weights import WeightInfo, load_pretrained, weights_enum
+from ._weights import load_pretrained, v1_weights
 
 
 class _DenseLayer(nn.Module):
@@ -121,26 +121,14 @@ def _rename_old_keys(state_dict):
     return renamed
 
 
-DenseNet121_Weights = weights_enum(
-    "DenseNet121_Weights",
-    IMAGENET1K_V1=WeightInfo("densenet121-a639ec97.pth", 7_978_856, min_size=(29, 29)),
-    DEFAULT="IMAGENET1K_V1",
-)
-DenseNet161_Weights = weights_enum(
-    "DenseNet161_Weights",
-    IMAGENET1K_V1=WeightInfo("densenet161-8d451a50.pth", 28_681_000, min_size=(29, 29)),
-    DEFAULT="IMAGENET1K_V1",
-)
-DenseNet169_Weights = weights_enum(
-    "DenseNet169_Weights",
-    IMAGENET1K_V1=WeightInfo("densenet169-b2777c0a.pth", 14_149_480, min_size=(29, 29)),
-    DEFAULT="IMAGENET1K_V1",
-)
-DenseNet201_Weights = weights_enum(
-    "DenseNet201_Weights",
-    IMAGENET1K_V1=WeightInfo("densenet201-c1103571.pth", 20_013_928, min_size=(29, 29)),
-    DEFAULT="IMAGENET1K_V1",
-)
+DenseNet121_Weights = v1_weights("DenseNet121_Weights", "densenet121-a639ec97.pth", 7_978_856,
+                                 min_size=(29, 29))
+DenseNet161_Weights = v1_weights("DenseNet161_Weights", "densenet161-8d451a50.pth", 28_681_000,
+                                 min_size=(29, 29))
+DenseNet169_Weights = v1_weights("DenseNet169_Weights", "densenet169-b2777c0a.pth", 14_149_480,
+                                 min_size=(29, 29))
+DenseNet201_Weights = v1_weights("DenseNet201_Weights", "densenet201-c1103571.pth", 20_013_928,
+                                 min_size=(29, 29))
 
 
 def _densenet(growth_rate, block_config, num_init_features, weights_cls, weights, pretrained,

@@ -9,7 +9,7 @@ from .. import nn
 from ._conv_norm_act import Conv2dNormActivation
 from ._ops import SqueezeExcitation, StochasticDepth
 from ._registry import register_model
-from ._weights import WeightInfo, load_pretrained, weights_enum
+from ._weights import WeightInfo, load_pretrained, v1_weights, weights_enum
 from .mobilenetv2 import _make_divisible
 
 
@@ -206,12 +206,9 @@ _VARIANTS = {
 }
 
 
-EfficientNet_B0_Weights = weights_enum(
-    "EfficientNet_B0_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b0_rwightman-7f5810bc.pth", 5_288_548,
-                             interpolation="bicubic"),
-    DEFAULT="IMAGENET1K_V1",
-)
+EfficientNet_B0_Weights = v1_weights("EfficientNet_B0_Weights",
+                                     "efficientnet_b0_rwightman-7f5810bc.pth", 5_288_548,
+                                     interpolation="bicubic")
 EfficientNet_B1_Weights = weights_enum(
     "EfficientNet_B1_Weights",
     IMAGENET1K_V1=WeightInfo("efficientnet_b1_rwightman-bac287d4.pth", 7_794_184, crop_size=240,
@@ -220,61 +217,34 @@ EfficientNet_B1_Weights = weights_enum(
                              resize_size=255),
     DEFAULT="IMAGENET1K_V2",
 )
-EfficientNet_B2_Weights = weights_enum(
-    "EfficientNet_B2_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b2_rwightman-c35c1473.pth", 9_109_994, crop_size=288,
-                             resize_size=288, interpolation="bicubic"),
-    DEFAULT="IMAGENET1K_V1",
-)
-EfficientNet_B3_Weights = weights_enum(
-    "EfficientNet_B3_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b3_rwightman-b3899882.pth", 12_233_232, crop_size=300,
-                             resize_size=320, interpolation="bicubic"),
-    DEFAULT="IMAGENET1K_V1",
-)
-EfficientNet_B4_Weights = weights_enum(
-    "EfficientNet_B4_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b4_rwightman-23ab8bcd.pth", 19_341_616, crop_size=380,
-                             resize_size=384, interpolation="bicubic"),
-    DEFAULT="IMAGENET1K_V1",
-)
-EfficientNet_B5_Weights = weights_enum(
-    "EfficientNet_B5_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b5_lukemelas-1a07897c.pth", 30_389_784, crop_size=456,
-                             resize_size=456, interpolation="bicubic"),
-    DEFAULT="IMAGENET1K_V1",
-)
-EfficientNet_B6_Weights = weights_enum(
-    "EfficientNet_B6_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b6_lukemelas-24a108a5.pth", 43_040_704, crop_size=528,
-                             resize_size=528, interpolation="bicubic"),
-    DEFAULT="IMAGENET1K_V1",
-)
-EfficientNet_B7_Weights = weights_enum(
-    "EfficientNet_B7_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_b7_lukemelas-c5b4e57e.pth", 66_347_960, crop_size=600,
-                             resize_size=600, interpolation="bicubic"),
-    DEFAULT="IMAGENET1K_V1",
-)
-EfficientNet_V2_S_Weights = weights_enum(
-    "EfficientNet_V2_S_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_v2_s-dd5fe13b.pth", 21_458_488, crop_size=384,
-                             resize_size=384, min_size=(33, 33)),
-    DEFAULT="IMAGENET1K_V1",
-)
-EfficientNet_V2_M_Weights = weights_enum(
-    "EfficientNet_V2_M_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_v2_m-dc08266a.pth", 54_139_356, crop_size=480,
-                             resize_size=480, min_size=(33, 33)),
-    DEFAULT="IMAGENET1K_V1",
-)
-EfficientNet_V2_L_Weights = weights_enum(
-    "EfficientNet_V2_L_Weights",
-    IMAGENET1K_V1=WeightInfo("efficientnet_v2_l-59c71312.pth", 118_515_272, crop_size=480,
-                             resize_size=480, interpolation="bicubic",
-                             mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), min_size=(33, 33)),
-    DEFAULT="IMAGENET1K_V1",
-)
+EfficientNet_B2_Weights = v1_weights("EfficientNet_B2_Weights",
+                                     "efficientnet_b2_rwightman-c35c1473.pth", 9_109_994,
+                                     crop_size=288, resize_size=288, interpolation="bicubic")
+EfficientNet_B3_Weights = v1_weights("EfficientNet_B3_Weights",
+                                     "efficientnet_b3_rwightman-b3899882.pth", 12_233_232,
+                                     crop_size=300, resize_size=320, interpolation="bicubic")
+EfficientNet_B4_Weights = v1_weights("EfficientNet_B4_Weights",
+                                     "efficientnet_b4_rwightman-23ab8bcd.pth", 19_341_616,
+                                     crop_size=380, resize_size=384, interpolation="bicubic")
+EfficientNet_B5_Weights = v1_weights("EfficientNet_B5_Weights",
+                                     "efficientnet_b5_lukemelas-1a07897c.pth", 30_389_784,
+                                     crop_size=456, resize_size=456, interpolation="bicubic")
+EfficientNet_B6_Weights = v1_weights("EfficientNet_B6_Weights",
+                                     "efficientnet_b6_lukemelas-24a108a5.pth", 43_040_704,
+                                     crop_size=528, resize_size=528, interpolation="bicubic")
+EfficientNet_B7_Weights = v1_weights("EfficientNet_B7_Weights",
+                                     "efficientnet_b7_lukemelas-c5b4e57e.pth", 66_347_960,
+                                     crop_size=600, resize_size=600, interpolation="bicubic")
+EfficientNet_V2_S_Weights = v1_weights("EfficientNet_V2_S_Weights",
+                                       "efficientnet_v2_s-dd5fe13b.pth", 21_458_488, crop_size=384,
+                                       resize_size=384, min_size=(33, 33))
+EfficientNet_V2_M_Weights = v1_weights("EfficientNet_V2_M_Weights",
+                                       "efficientnet_v2_m-dc08266a.pth", 54_139_356, crop_size=480,
+                                       resize_size=480, min_size=(33, 33))
+EfficientNet_V2_L_Weights = v1_weights("EfficientNet_V2_L_Weights",
+                                       "efficientnet_v2_l-59c71312.pth", 118_515_272, crop_size=480,
+                                       resize_size=480, interpolation="bicubic",
+                                       mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), min_size=(33, 33))
 
 
 def _efficientnet(arch, weights_cls, weights, pretrained, kwargs):

@@ -5,7 +5,7 @@ from .. import nn
 from ..functions import flatten
 from ._conv_norm_act import Conv2dNormActivation
 from ._registry import register_model
-from ._weights import WeightInfo, load_pretrained, weights_enum
+from ._weights import load_pretrained, v2_weights
 
 
 def _make_divisible(v, divisor, min_value=None):
@@ -91,12 +91,8 @@ class MobileNetV2(nn.Module):
         return self.classifier(flatten(x, 1))
 
 
-MobileNet_V2_Weights = weights_enum(
-    "MobileNet_V2_Weights",
-    IMAGENET1K_V1=WeightInfo("mobilenet_v2-b0353104.pth", 3_504_872),
-    IMAGENET1K_V2=WeightInfo("mobilenet_v2-7ebf99e0.pth", 3_504_872, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
+MobileNet_V2_Weights = v2_weights("MobileNet_V2_Weights", "mobilenet_v2-b0353104.pth",
+                                  "mobilenet_v2-7ebf99e0.pth", 3_504_872)
 
 
 @register_model(MobileNet_V2_Weights)

@@ -7,7 +7,7 @@ from .. import nn
 from ._conv_norm_act import Conv2dNormActivation
 from ._ops import SqueezeExcitation
 from ._registry import register_model
-from ._weights import WeightInfo, load_pretrained, weights_enum
+from ._weights import load_pretrained, v1_weights, v2_weights
 from .mobilenetv2 import _make_divisible
 
 
@@ -152,17 +152,11 @@ def _mobilenet_v3_conf(arch, width_mult=1.0, reduced_tail=False, dilated=False):
     return rows, InvertedResidualConfig.adjust_channels(last // div, width_mult)
 
 
-MobileNet_V3_Large_Weights = weights_enum(
-    "MobileNet_V3_Large_Weights",
-    IMAGENET1K_V1=WeightInfo("mobilenet_v3_large-8738ca79.pth", 5_483_032),
-    IMAGENET1K_V2=WeightInfo("mobilenet_v3_large-5c1a4163.pth", 5_483_032, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-MobileNet_V3_Small_Weights = weights_enum(
-    "MobileNet_V3_Small_Weights",
-    IMAGENET1K_V1=WeightInfo("mobilenet_v3_small-047dcff4.pth", 2_542_856),
-    DEFAULT="IMAGENET1K_V1",
-)
+MobileNet_V3_Large_Weights = v2_weights("MobileNet_V3_Large_Weights",
+                                        "mobilenet_v3_large-8738ca79.pth",
+                                        "mobilenet_v3_large-5c1a4163.pth", 5_483_032)
+MobileNet_V3_Small_Weights = v1_weights("MobileNet_V3_Small_Weights",
+                                        "mobilenet_v3_small-047dcff4.pth", 2_542_856)
 
 
 def _mobilenet_v3(arch, weights_cls, weights, pretrained, kwargs):

@@ -10,7 +10,7 @@ from .. import nn
 from ._conv_norm_act import Conv2dNormActivation
 from ._ops import SqueezeExcitation
 from ._registry import register_model
-from ._weights import WeightInfo, load_pretrained, weights_enum
+from ._weights import WeightInfo, load_pretrained, v2_weights, weights_enum
 from .mobilenetv2 import _make_divisible
 
 
@@ -187,106 +187,52 @@ _DESIGNS = {
 }
 
 
-RegNet_Y_400MF_Weights = weights_enum(
-    "RegNet_Y_400MF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_y_400mf-c65dace8.pth", 4_344_144),
-    IMAGENET1K_V2=WeightInfo("regnet_y_400mf-e6988f5f.pth", 4_344_144, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-RegNet_Y_800MF_Weights = weights_enum(
-    "RegNet_Y_800MF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_y_800mf-1b27b58c.pth", 6_432_512),
-    IMAGENET1K_V2=WeightInfo("regnet_y_800mf-58fc7688.pth", 6_432_512, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-RegNet_Y_1_6GF_Weights = weights_enum(
-    "RegNet_Y_1_6GF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_y_1_6gf-b11a554e.pth", 11_202_430),
-    IMAGENET1K_V2=WeightInfo("regnet_y_1_6gf-0d7bc02a.pth", 11_202_430, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-RegNet_Y_3_2GF_Weights = weights_enum(
-    "RegNet_Y_3_2GF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_y_3_2gf-b5a9779c.pth", 19_436_338),
-    IMAGENET1K_V2=WeightInfo("regnet_y_3_2gf-9180c971.pth", 19_436_338, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-RegNet_Y_8GF_Weights = weights_enum(
-    "RegNet_Y_8GF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_y_8gf-d0d0e4a8.pth", 39_381_472),
-    IMAGENET1K_V2=WeightInfo("regnet_y_8gf-dc2b1b54.pth", 39_381_472, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-RegNet_Y_16GF_Weights = weights_enum(
-    "RegNet_Y_16GF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_y_16gf-9e6ed7dd.pth", 83_590_140),
-    IMAGENET1K_V2=WeightInfo("regnet_y_16gf-3e4a00f9.pth", 83_590_140, resize_size=232),
-    IMAGENET1K_SWAG_E2E_V1=WeightInfo("regnet_y_16gf_swag-43afe44d.pth", 83_590_140, crop_size=384,
-                                      resize_size=384, interpolation="bicubic"),
-    IMAGENET1K_SWAG_LINEAR_V1=WeightInfo("regnet_y_16gf_lc_swag-f3ec0043.pth", 83_590_140,
-                                         resize_size=224, interpolation="bicubic"),
-    DEFAULT="IMAGENET1K_V2",
-)
-RegNet_Y_32GF_Weights = weights_enum(
-    "RegNet_Y_32GF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_y_32gf-4dee3f7a.pth", 145_046_770),
-    IMAGENET1K_V2=WeightInfo("regnet_y_32gf-8db6d4b5.pth", 145_046_770, resize_size=232),
-    IMAGENET1K_SWAG_E2E_V1=WeightInfo("regnet_y_32gf_swag-04fdfa75.pth", 145_046_770, crop_size=384,
-                                      resize_size=384, interpolation="bicubic"),
-    IMAGENET1K_SWAG_LINEAR_V1=WeightInfo("regnet_y_32gf_lc_swag-e1583746.pth", 145_046_770,
-                                         resize_size=224, interpolation="bicubic"),
-    DEFAULT="IMAGENET1K_V2",
-)
+def _swag_sets(e2e_file, linear_file, num_params):
+    """torchvision's two SWAG weight sets: fine-tuned end to end at 384, linear probe at 224."""
+    return {"IMAGENET1K_SWAG_E2E_V1": WeightInfo(e2e_file, num_params, crop_size=384,
+                                                 resize_size=384, interpolation="bicubic"),
+            "IMAGENET1K_SWAG_LINEAR_V1": WeightInfo(linear_file, num_params, resize_size=224,
+                                                    interpolation="bicubic")}
+
+
+RegNet_Y_400MF_Weights = v2_weights("RegNet_Y_400MF_Weights", "regnet_y_400mf-c65dace8.pth",
+                                    "regnet_y_400mf-e6988f5f.pth", 4_344_144)
+RegNet_Y_800MF_Weights = v2_weights("RegNet_Y_800MF_Weights", "regnet_y_800mf-1b27b58c.pth",
+                                    "regnet_y_800mf-58fc7688.pth", 6_432_512)
+RegNet_Y_1_6GF_Weights = v2_weights("RegNet_Y_1_6GF_Weights", "regnet_y_1_6gf-b11a554e.pth",
+                                    "regnet_y_1_6gf-0d7bc02a.pth", 11_202_430)
+RegNet_Y_3_2GF_Weights = v2_weights("RegNet_Y_3_2GF_Weights", "regnet_y_3_2gf-b5a9779c.pth",
+                                    "regnet_y_3_2gf-9180c971.pth", 19_436_338)
+RegNet_Y_8GF_Weights = v2_weights("RegNet_Y_8GF_Weights", "regnet_y_8gf-d0d0e4a8.pth",
+                                  "regnet_y_8gf-dc2b1b54.pth", 39_381_472)
+RegNet_Y_16GF_Weights = v2_weights("RegNet_Y_16GF_Weights", "regnet_y_16gf-9e6ed7dd.pth",
+                                   "regnet_y_16gf-3e4a00f9.pth", 83_590_140,
+                                   **_swag_sets("regnet_y_16gf_swag-43afe44d.pth",
+                                                "regnet_y_16gf_lc_swag-f3ec0043.pth", 83_590_140))
+RegNet_Y_32GF_Weights = v2_weights("RegNet_Y_32GF_Weights", "regnet_y_32gf-4dee3f7a.pth",
+                                   "regnet_y_32gf-8db6d4b5.pth", 145_046_770,
+                                   **_swag_sets("regnet_y_32gf_swag-04fdfa75.pth",
+                                                "regnet_y_32gf_lc_swag-e1583746.pth", 145_046_770))
 RegNet_Y_128GF_Weights = weights_enum(
     "RegNet_Y_128GF_Weights",
-    IMAGENET1K_SWAG_E2E_V1=WeightInfo("regnet_y_128gf_swag-c8ce3e52.pth", 644_812_894,
-                                      crop_size=384, resize_size=384, interpolation="bicubic"),
-    IMAGENET1K_SWAG_LINEAR_V1=WeightInfo("regnet_y_128gf_lc_swag-cbe8ce12.pth", 644_812_894,
-                                         resize_size=224, interpolation="bicubic"),
+    **_swag_sets("regnet_y_128gf_swag-c8ce3e52.pth", "regnet_y_128gf_lc_swag-cbe8ce12.pth",
+                 644_812_894),
     DEFAULT="IMAGENET1K_SWAG_E2E_V1",
 )
-RegNet_X_400MF_Weights = weights_enum(
-    "RegNet_X_400MF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_x_400mf-adf1edd5.pth", 5_495_976),
-    IMAGENET1K_V2=WeightInfo("regnet_x_400mf-62229a5f.pth", 5_495_976, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-RegNet_X_800MF_Weights = weights_enum(
-    "RegNet_X_800MF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_x_800mf-ad17e45c.pth", 7_259_656),
-    IMAGENET1K_V2=WeightInfo("regnet_x_800mf-94a99ebd.pth", 7_259_656, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-RegNet_X_1_6GF_Weights = weights_enum(
-    "RegNet_X_1_6GF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_x_1_6gf-e3633e7f.pth", 9_190_136),
-    IMAGENET1K_V2=WeightInfo("regnet_x_1_6gf-a12f2b72.pth", 9_190_136, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-RegNet_X_3_2GF_Weights = weights_enum(
-    "RegNet_X_3_2GF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_x_3_2gf-f342aeae.pth", 15_296_552),
-    IMAGENET1K_V2=WeightInfo("regnet_x_3_2gf-7071aa85.pth", 15_296_552, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-RegNet_X_8GF_Weights = weights_enum(
-    "RegNet_X_8GF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_x_8gf-03ceed89.pth", 39_572_648),
-    IMAGENET1K_V2=WeightInfo("regnet_x_8gf-2b70d774.pth", 39_572_648, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-RegNet_X_16GF_Weights = weights_enum(
-    "RegNet_X_16GF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_x_16gf-2007eb11.pth", 54_278_536),
-    IMAGENET1K_V2=WeightInfo("regnet_x_16gf-ba3796d7.pth", 54_278_536, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-RegNet_X_32GF_Weights = weights_enum(
-    "RegNet_X_32GF_Weights",
-    IMAGENET1K_V1=WeightInfo("regnet_x_32gf-9d47f8d0.pth", 107_811_560),
-    IMAGENET1K_V2=WeightInfo("regnet_x_32gf-6eb8fdc6.pth", 107_811_560, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
+RegNet_X_400MF_Weights = v2_weights("RegNet_X_400MF_Weights", "regnet_x_400mf-adf1edd5.pth",
+                                    "regnet_x_400mf-62229a5f.pth", 5_495_976)
+RegNet_X_800MF_Weights = v2_weights("RegNet_X_800MF_Weights", "regnet_x_800mf-ad17e45c.pth",
+                                    "regnet_x_800mf-94a99ebd.pth", 7_259_656)
+RegNet_X_1_6GF_Weights = v2_weights("RegNet_X_1_6GF_Weights", "regnet_x_1_6gf-e3633e7f.pth",
+                                    "regnet_x_1_6gf-a12f2b72.pth", 9_190_136)
+RegNet_X_3_2GF_Weights = v2_weights("RegNet_X_3_2GF_Weights", "regnet_x_3_2gf-f342aeae.pth",
+                                    "regnet_x_3_2gf-7071aa85.pth", 15_296_552)
+RegNet_X_8GF_Weights = v2_weights("RegNet_X_8GF_Weights", "regnet_x_8gf-03ceed89.pth",
+                                  "regnet_x_8gf-2b70d774.pth", 39_572_648)
+RegNet_X_16GF_Weights = v2_weights("RegNet_X_16GF_Weights", "regnet_x_16gf-2007eb11.pth",
+                                   "regnet_x_16gf-ba3796d7.pth", 54_278_536)
+RegNet_X_32GF_Weights = v2_weights("RegNet_X_32GF_Weights", "regnet_x_32gf-9d47f8d0.pth",
+                                   "regnet_x_32gf-6eb8fdc6.pth", 107_811_560)
 
 
 def _regnet(name, weights_cls, weights, pretrained, kwargs):

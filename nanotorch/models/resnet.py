@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import nn
 from ..functions import flatten
 from ._registry import register_model
-from ._weights import WeightInfo, load_pretrained, weights_enum
+from ._weights import load_pretrained, v1_weights, v2_weights
 
 
 def conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1):
@@ -129,63 +129,24 @@ class ResNet(nn.Module):
         return self.fc(x)
 
 
-ResNet18_Weights = weights_enum(
-    "ResNet18_Weights",
-    IMAGENET1K_V1=WeightInfo("resnet18-f37072fd.pth", 11_689_512),
-    DEFAULT="IMAGENET1K_V1",
-)
-ResNet34_Weights = weights_enum(
-    "ResNet34_Weights",
-    IMAGENET1K_V1=WeightInfo("resnet34-b627a593.pth", 21_797_672),
-    DEFAULT="IMAGENET1K_V1",
-)
-ResNet50_Weights = weights_enum(
-    "ResNet50_Weights",
-    IMAGENET1K_V1=WeightInfo("resnet50-0676ba61.pth", 25_557_032),
-    IMAGENET1K_V2=WeightInfo("resnet50-11ad3fa6.pth", 25_557_032, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-ResNet101_Weights = weights_enum(
-    "ResNet101_Weights",
-    IMAGENET1K_V1=WeightInfo("resnet101-63fe2227.pth", 44_549_160),
-    IMAGENET1K_V2=WeightInfo("resnet101-cd907fc2.pth", 44_549_160, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-ResNet152_Weights = weights_enum(
-    "ResNet152_Weights",
-    IMAGENET1K_V1=WeightInfo("resnet152-394f9c45.pth", 60_192_808),
-    IMAGENET1K_V2=WeightInfo("resnet152-f82ba261.pth", 60_192_808, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-ResNeXt50_32X4D_Weights = weights_enum(
-    "ResNeXt50_32X4D_Weights",
-    IMAGENET1K_V1=WeightInfo("resnext50_32x4d-7cdf4587.pth", 25_028_904),
-    IMAGENET1K_V2=WeightInfo("resnext50_32x4d-1a0047aa.pth", 25_028_904, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-ResNeXt101_32X8D_Weights = weights_enum(
-    "ResNeXt101_32X8D_Weights",
-    IMAGENET1K_V1=WeightInfo("resnext101_32x8d-8ba56ff5.pth", 88_791_336),
-    IMAGENET1K_V2=WeightInfo("resnext101_32x8d-110c445d.pth", 88_791_336, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-ResNeXt101_64X4D_Weights = weights_enum(
-    "ResNeXt101_64X4D_Weights",
-    IMAGENET1K_V1=WeightInfo("resnext101_64x4d-173b62eb.pth", 83_455_272, resize_size=232),
-    DEFAULT="IMAGENET1K_V1",
-)
-Wide_ResNet50_2_Weights = weights_enum(
-    "Wide_ResNet50_2_Weights",
-    IMAGENET1K_V1=WeightInfo("wide_resnet50_2-95faca4d.pth", 68_883_240),
-    IMAGENET1K_V2=WeightInfo("wide_resnet50_2-9ba9bcbe.pth", 68_883_240, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
-Wide_ResNet101_2_Weights = weights_enum(
-    "Wide_ResNet101_2_Weights",
-    IMAGENET1K_V1=WeightInfo("wide_resnet101_2-32ee1156.pth", 126_886_696),
-    IMAGENET1K_V2=WeightInfo("wide_resnet101_2-d733dc28.pth", 126_886_696, resize_size=232),
-    DEFAULT="IMAGENET1K_V2",
-)
+ResNet18_Weights = v1_weights("ResNet18_Weights", "resnet18-f37072fd.pth", 11_689_512)
+ResNet34_Weights = v1_weights("ResNet34_Weights", "resnet34-b627a593.pth", 21_797_672)
+ResNet50_Weights = v2_weights("ResNet50_Weights", "resnet50-0676ba61.pth", "resnet50-11ad3fa6.pth",
+                              25_557_032)
+ResNet101_Weights = v2_weights("ResNet101_Weights", "resnet101-63fe2227.pth",
+                               "resnet101-cd907fc2.pth", 44_549_160)
+ResNet152_Weights = v2_weights("ResNet152_Weights", "resnet152-394f9c45.pth",
+                               "resnet152-f82ba261.pth", 60_192_808)
+ResNeXt50_32X4D_Weights = v2_weights("ResNeXt50_32X4D_Weights", "resnext50_32x4d-7cdf4587.pth",
+                                     "resnext50_32x4d-1a0047aa.pth", 25_028_904)
+ResNeXt101_32X8D_Weights = v2_weights("ResNeXt101_32X8D_Weights", "resnext101_32x8d-8ba56ff5.pth",
+                                      "resnext101_32x8d-110c445d.pth", 88_791_336)
+ResNeXt101_64X4D_Weights = v1_weights("ResNeXt101_64X4D_Weights", "resnext101_64x4d-173b62eb.pth",
+                                      83_455_272, resize_size=232)
+Wide_ResNet50_2_Weights = v2_weights("Wide_ResNet50_2_Weights", "wide_resnet50_2-95faca4d.pth",
+                                     "wide_resnet50_2-9ba9bcbe.pth", 68_883_240)
+Wide_ResNet101_2_Weights = v2_weights("Wide_ResNet101_2_Weights", "wide_resnet101_2-32ee1156.pth",
+                                      "wide_resnet101_2-d733dc28.pth", 126_886_696)
 
 
 def _resnet(block, layers, weights_cls, weights, progress, pretrained, kwargs):

@@ -5,7 +5,7 @@ from .. import nn
 from ..functions import cat
 from ._ops import channel_shuffle
 from ._registry import register_model
-from ._weights import WeightInfo, load_pretrained, weights_enum
+from ._weights import load_pretrained, v1_weights
 
 
 def _depthwise_conv(channels, stride):
@@ -80,26 +80,16 @@ class ShuffleNetV2(nn.Module):
         return self.fc(x)
 
 
-ShuffleNet_V2_X0_5_Weights = weights_enum(
-    "ShuffleNet_V2_X0_5_Weights",
-    IMAGENET1K_V1=WeightInfo("shufflenetv2_x0.5-f707e7126e.pth", 1_366_792),
-    DEFAULT="IMAGENET1K_V1",
-)
-ShuffleNet_V2_X1_0_Weights = weights_enum(
-    "ShuffleNet_V2_X1_0_Weights",
-    IMAGENET1K_V1=WeightInfo("shufflenetv2_x1-5666bf0f80.pth", 2_278_604),
-    DEFAULT="IMAGENET1K_V1",
-)
-ShuffleNet_V2_X1_5_Weights = weights_enum(
-    "ShuffleNet_V2_X1_5_Weights",
-    IMAGENET1K_V1=WeightInfo("shufflenetv2_x1_5-3c479a10.pth", 3_503_624, resize_size=232),
-    DEFAULT="IMAGENET1K_V1",
-)
-ShuffleNet_V2_X2_0_Weights = weights_enum(
-    "ShuffleNet_V2_X2_0_Weights",
-    IMAGENET1K_V1=WeightInfo("shufflenetv2_x2_0-8be3c8ee.pth", 7_393_996, resize_size=232),
-    DEFAULT="IMAGENET1K_V1",
-)
+ShuffleNet_V2_X0_5_Weights = v1_weights("ShuffleNet_V2_X0_5_Weights",
+                                        "shufflenetv2_x0.5-f707e7126e.pth", 1_366_792)
+ShuffleNet_V2_X1_0_Weights = v1_weights("ShuffleNet_V2_X1_0_Weights",
+                                        "shufflenetv2_x1-5666bf0f80.pth", 2_278_604)
+ShuffleNet_V2_X1_5_Weights = v1_weights("ShuffleNet_V2_X1_5_Weights",
+                                        "shufflenetv2_x1_5-3c479a10.pth", 3_503_624,
+                                        resize_size=232)
+ShuffleNet_V2_X2_0_Weights = v1_weights("ShuffleNet_V2_X2_0_Weights",
+                                        "shufflenetv2_x2_0-8be3c8ee.pth", 7_393_996,
+                                        resize_size=232)
 
 
 def _shufflenetv2(out_channels, weights_cls, weights, pretrained, kwargs):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import nn
 from ..functions import cat
 from ._registry import register_model
-from ._weights import WeightInfo, load_pretrained, weights_enum
+from ._weights import load_pretrained, v1_weights
 
 
 class Fire(nn.Module):
@@ -68,16 +68,10 @@ class SqueezeNet(nn.Module):
         return self.classifier(self.features(x)).flatten(1)
 
 
-SqueezeNet1_0_Weights = weights_enum(
-    "SqueezeNet1_0_Weights",
-    IMAGENET1K_V1=WeightInfo("squeezenet1_0-b66bff10.pth", 1_248_424, min_size=(21, 21)),
-    DEFAULT="IMAGENET1K_V1",
-)
-SqueezeNet1_1_Weights = weights_enum(
-    "SqueezeNet1_1_Weights",
-    IMAGENET1K_V1=WeightInfo("squeezenet1_1-b8a52dc0.pth", 1_235_496, min_size=(17, 17)),
-    DEFAULT="IMAGENET1K_V1",
-)
+SqueezeNet1_0_Weights = v1_weights("SqueezeNet1_0_Weights", "squeezenet1_0-b66bff10.pth", 1_248_424,
+                                   min_size=(21, 21))
+SqueezeNet1_1_Weights = v1_weights("SqueezeNet1_1_Weights", "squeezenet1_1-b8a52dc0.pth", 1_235_496,
+                                   min_size=(17, 17))
 
 
 def _squeezenet(version, weights_cls, weights, pretrained, kwargs):

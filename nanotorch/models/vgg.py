@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import nn
 from ..functions import flatten
 from ._registry import register_model
-from ._weights import WeightInfo, load_pretrained, weights_enum
+from ._weights import WeightInfo, load_pretrained, v1_weights, weights_enum
 
 _CFGS = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -55,26 +55,12 @@ class VGG(nn.Module):
         return self.classifier(flatten(x, 1))
 
 
-VGG11_Weights = weights_enum(
-    "VGG11_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg11-8a719046.pth", 132_863_336, min_size=(32, 32)),
-    DEFAULT="IMAGENET1K_V1",
-)
-VGG11_BN_Weights = weights_enum(
-    "VGG11_BN_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg11_bn-6002323d.pth", 132_868_840, min_size=(32, 32)),
-    DEFAULT="IMAGENET1K_V1",
-)
-VGG13_Weights = weights_enum(
-    "VGG13_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg13-19584684.pth", 133_047_848, min_size=(32, 32)),
-    DEFAULT="IMAGENET1K_V1",
-)
-VGG13_BN_Weights = weights_enum(
-    "VGG13_BN_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg13_bn-abd245e5.pth", 133_053_736, min_size=(32, 32)),
-    DEFAULT="IMAGENET1K_V1",
-)
+VGG11_Weights = v1_weights("VGG11_Weights", "vgg11-8a719046.pth", 132_863_336, min_size=(32, 32))
+VGG11_BN_Weights = v1_weights("VGG11_BN_Weights", "vgg11_bn-6002323d.pth", 132_868_840,
+                              min_size=(32, 32))
+VGG13_Weights = v1_weights("VGG13_Weights", "vgg13-19584684.pth", 133_047_848, min_size=(32, 32))
+VGG13_BN_Weights = v1_weights("VGG13_BN_Weights", "vgg13_bn-abd245e5.pth", 133_053_736,
+                              min_size=(32, 32))
 VGG16_Weights = weights_enum(
     "VGG16_Weights",
     IMAGENET1K_V1=WeightInfo("vgg16-397923af.pth", 138_357_544, min_size=(32, 32)),
@@ -84,21 +70,11 @@ VGG16_Weights = weights_enum(
                                    min_size=(32, 32)),
     DEFAULT="IMAGENET1K_V1",
 )
-VGG16_BN_Weights = weights_enum(
-    "VGG16_BN_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg16_bn-6c64b313.pth", 138_365_992, min_size=(32, 32)),
-    DEFAULT="IMAGENET1K_V1",
-)
-VGG19_Weights = weights_enum(
-    "VGG19_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg19-dcbb9e9d.pth", 143_667_240, min_size=(32, 32)),
-    DEFAULT="IMAGENET1K_V1",
-)
-VGG19_BN_Weights = weights_enum(
-    "VGG19_BN_Weights",
-    IMAGENET1K_V1=WeightInfo("vgg19_bn-c79401a0.pth", 143_678_248, min_size=(32, 32)),
-    DEFAULT="IMAGENET1K_V1",
-)
+VGG16_BN_Weights = v1_weights("VGG16_BN_Weights", "vgg16_bn-6c64b313.pth", 138_365_992,
+                              min_size=(32, 32))
+VGG19_Weights = v1_weights("VGG19_Weights", "vgg19-dcbb9e9d.pth", 143_667_240, min_size=(32, 32))
+VGG19_BN_Weights = v1_weights("VGG19_BN_Weights", "vgg19_bn-c79401a0.pth", 143_678_248,
+                              min_size=(32, 32))
 
 
 def _vgg(cfg, batch_norm, weights_cls, weights, pretrained, kwargs):
