@@ -7,10 +7,16 @@ from functools import partial
 
 from .. import nn
 from ._conv_norm_act import Conv2dNormActivation
+from ._init import init_cnn
 from ._ops import SqueezeExcitation, StochasticDepth
 from ._registry import register_model
 from ._weights import WeightInfo, load_pretrained, v1_weights, weights_enum
 from .mobilenetv2 import _make_divisible
+
+
+def _linear_uniform(m):
+    bound = 1.0 / math.sqrt(m.out_features)
+    nn.init.uniform_(m.weight, -bound, bound)
 
 
 class _MBConvConfig:
@@ -150,18 +156,7 @@ class EfficientNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True),
                                         nn.Linear(last_out, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                bound = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -bound, bound)
-                nn.init.zeros_(m.bias)
+        init_cnn(self, _linear_uniform)
 
     def forward(self, x):
         x = self.avgpool(self.features(x))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from .. import nn
 from ..functions import flatten
 from ._conv_norm_act import Conv2dNormActivation
+from ._init import init_cnn
 from ._registry import register_model
 from ._weights import load_pretrained, v2_weights
 
@@ -73,17 +74,7 @@ class MobileNetV2(nn.Module):
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout),
                                         nn.Linear(self.last_channel, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_cnn(self)
 
     def forward(self, x):
         x = self.features(x)

@@ -5,6 +5,7 @@ from functools import partial
 
 from .. import nn
 from ._conv_norm_act import Conv2dNormActivation
+from ._init import init_cnn
 from ._ops import SqueezeExcitation
 from ._registry import register_model
 from ._weights import load_pretrained, v1_weights, v2_weights
@@ -91,17 +92,7 @@ class MobileNetV3(nn.Module):
         self.classifier = nn.Sequential(
             nn.Linear(last_out, last_channel), nn.Hardswish(inplace=True),
             nn.Dropout(p=dropout, inplace=True), nn.Linear(last_channel, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_cnn(self)
 
     def forward(self, x):
         x = self.avgpool(self.features(x))

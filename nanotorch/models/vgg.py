@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .. import nn
 from ..functions import flatten
+from ._init import init_cnn
 from ._registry import register_model
 from ._weights import WeightInfo, load_pretrained, v1_weights, weights_enum
 
@@ -38,17 +39,7 @@ class VGG(nn.Module):
             nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
             nn.Linear(4096, num_classes))
         if init_weights:
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d):
-                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                    if m.bias is not None:
-                        nn.init.constant_(m.bias, 0)
-                elif isinstance(m, nn.BatchNorm2d):
-                    nn.init.constant_(m.weight, 1)
-                    nn.init.constant_(m.bias, 0)
-                elif isinstance(m, nn.Linear):
-                    nn.init.normal_(m.weight, 0, 0.01)
-                    nn.init.constant_(m.bias, 0)
+            init_cnn(self)
 
     def forward(self, x):
         x = self.avgpool(self.features(x))
