@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks import features
+
 
 @dataclass
 class Workload:
@@ -204,4 +206,5 @@ WORKLOADS = {w.name: w for w in [
     Workload("recipe", "default recipe end to end: mobilenet_v2 IMAGENET1K_V1, Fashion-MNIST "
              "5000/1000 at 32x32, 15 epochs (torch: plain loop, no feature cache)",
              make_recipe, unit="s", oneshot=True, note=_recipe_note),
+    *features.workloads(Workload),
 ]}
