@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,12 @@ def _pyplot():
     return pyplot
 
 
-def _save(fig, path: Path) -> None:
+def _save(fig, path: Path, data) -> None:
+    """Write ``fig`` as PNG with the plotted numbers as JSON in its Description text chunk
+    (readable with Pillow's ``Image.open(path).info``)."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI)
+        fig.savefig(tmp, format="png", dpi=DPI,
+                    metadata={"Software": "nanotorch recipes", "Description": json.dumps(data)})
 
 
 def curves(rows: list[dict], path: Path, title: str = "") -> None:
@@ -51,7 +55,7 @@ def curves(rows: list[dict], path: Path, title: str = "") -> None:
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    _save(fig, path)
+    _save(fig, path, rows)
     plt.close(fig)
 
 
@@ -75,5 +79,5 @@ def confusion(matrix: np.ndarray, classes: list[str], path: Path, title: str = "
                         color="white" if matrix[i, j] > threshold else "black")
     ax.set_title(title or "test confusion matrix", fontsize=10)
     fig.tight_layout()
-    _save(fig, path)
+    _save(fig, path, {"classes": list(classes), "matrix": np.asarray(matrix).tolist()})
     plt.close(fig)
