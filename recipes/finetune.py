@@ -31,9 +31,9 @@ from nanotorch.io.atomic import remove_stale_temps
 from nanotorch.nn import functional as F
 from nanotorch.nn.modules.batchnorm import _BatchNorm
 from nanotorch.utils.data import DataLoader, TensorDataset
-from nanotorch.utils.finetune import count_parameters, freeze, head_name, replace_head
+from nanotorch.utils.finetune import count_parameters, head_name, replace_head
 
-from . import parallel, plots, records, schedule
+from . import methods, parallel, plots, records, schedule
 from .checkpoint_model import recipe_metadata
 from .data import DEFAULT_DATA, load_splits
 from .lock import RunLock
@@ -73,6 +73,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--freeze", default="backbone",
                    help="'backbone' (all but the head), 'none', or a module name such as "
                         "layer3 / features.10 (that module and all before it)")
+    methods.add_arguments(p)
     p.add_argument("--epochs", type=int, default=15, help="training epochs")
     p.add_argument("--batch-size", type=int, default=64,
                    help="images per step in all (under mpiexec -n N, split across the N ranks)")
@@ -126,7 +127,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.weight_decay = schedule.DEFAULT_WEIGHT_DECAY[args.optimizer]
     if args.lr_step_epochs is None:
         args.lr_step_epochs = max(1, args.epochs // 3) if args.epochs > 0 else 1
-    problem = _check_numbers(args)
+    problem = _check_numbers(args) or methods.resolve(args)
     if problem:
         p.error(problem)
     return args
@@ -165,7 +166,7 @@ def build_model(args, num_classes: int):
     weights = None if args.weights.lower() == "none" else args.weights
     model = models.get_model(args.model, weights=weights)
     replace_head(model, num_classes)
-    frozen = freeze(model, args.freeze)
+    frozen = methods.prepare(model, args)
     return model, frozen
 
 
@@ -390,11 +391,14 @@ def _train_locked(args, out: Path, group=None) -> dict:
         raise ValueError("--freeze left nothing to train")
     opt = schedule.make_optimizer(args, params)
 
-    cache_ok = args.freeze == "backbone" and not args.augment
-    if args.cache_features == "on" and not cache_ok:
-        raise ValueError("--cache-features on needs --freeze backbone and no --augment (the "
-                         "backbone's output must not change between epochs)")
-    use_cache = cache_ok and args.cache_features != "off"
+    point = methods.cache_point(model, args)  # the frozen part's last module, if any
+    if args.cache_features == "on" and point is None:
+        raise ValueError("--cache-features on needs --freeze backbone or MODULE (--method head "
+                         "or partial) and no --augment (the frozen part's output must not "
+                         "change between epochs)")
+    use_cache = point is not None and args.cache_features != "off"
+    partial_cache = (methods.PartialCache(model, point)
+                     if use_cache and args.method == "partial" else None)
     train_set, test_set, net = splits.train, splits.test, model
     t_feat = 0.0
     if use_cache:
@@ -402,10 +406,12 @@ def _train_locked(args, out: Path, group=None) -> dict:
         bs = max(args.batch_size, 128)
         for name in ("train", "test"):
             extract = functools.partial(_features, desc=f"features ({name})" if show else None)
+            if partial_cache is not None:  # the rest of the model trains on the features
+                extract = partial_cache.extract
             cached = group.features(extract, model, getattr(splits, name), bs)
             train_set, test_set = ((cached, test_set) if name == "train"
                                    else (train_set, cached))
-        net = model.get_submodule(head_name(model))
+        net = partial_cache.net if partial_cache else model.get_submodule(head_name(model))
         t_feat = time.perf_counter() - t0
         if show:
             print(f"features of {len(train_set) + len(test_set)} images computed in "
@@ -549,7 +555,11 @@ def _train_locked(args, out: Path, group=None) -> dict:
               f"{metrics['best_loss']:.4f} at epoch {metrics['best_loss_epoch']})")
     matrix = _confusion(group.unwrap(net), test_set, len(splits.classes))
     _write_final_records(out, metrics, matrix, splits.classes, args, show)
-    print(f"\n{args.model} ({args.weights}), frozen: {args.freeze}; trainable parameters "
+    adapters = methods.save_adapters(model, args, out)
+    if adapters:
+        result["lora_adapters"] = adapters
+        print(f"LoRA adapters and head: {adapters}")
+    print(f"\n{args.model} ({args.weights}), {methods.describe(args)}; trainable parameters "
           f"{trainable:,} of {total:,}")
     print(f"test accuracy {metrics.get('test_acc', float('nan')):.2%} (best "
           f"{metrics.get('best_acc', float('nan')):.2%}), {len(splits.test)} test images; "

@@ -103,11 +103,13 @@ def split_model(model: nn.Module, point: str, example=None) -> ModelSplit:
     split = ModelSplit(nn.Sequential(*[m for _, m in stages[:cut]]),
                        nn.Sequential(*[m for _, m in stages[cut:]]))
     if example is not None:
-        _verify(model, split, example)
+        verify_split(model, split, example)
     return split
 
 
-def _verify(model, split, example) -> None:
+def verify_split(model, split: ModelSplit, example) -> None:
+    """ValueError unless ``split.rest(split.prefix(example))`` reproduces ``model(example)``
+    (eval mode, no grad; the modules' modes are restored)."""
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:

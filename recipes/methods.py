@@ -1,0 +1,163 @@
+"""The recipe's fine-tuning methods (``--method``): what is frozen or adapted, and which part
+of the model can be computed once and cached.
+
+    head     the backbone frozen (``--freeze backbone``), the new head trains
+    partial  ``--freeze MODULE``: that module and all before it frozen, the rest trains
+    full     nothing frozen (``--freeze none``)
+    lora     the backbone frozen, LoRA adapters on its Linear/Conv2d layers and the head train
+    bitfit   every bias and the head train (BitFit); BatchNorm keeps updating its statistics
+    norm     the normalisation layers' weights and biases and the head train
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import nanotorch as torch
+from nanotorch.utils.data import TensorDataset
+from nanotorch.utils.finetune import freeze, head_name, trainable_subset
+from nanotorch.utils.peft import apply_lora, lora_state_dict
+from nanotorch.utils.split import split_model, verify_split
+
+METHODS = ("head", "partial", "full", "lora", "bitfit", "norm")
+LORA_ADAPTERS = "lora_adapters.safetensors"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--method", choices=METHODS, default=None,
+                   help="what trains: head, partial (--freeze MODULE), full, lora, bitfit "
+                        "(biases), norm (normalisation layers); default: from --freeze")
+    p.add_argument("--lora-r", type=int, default=8, help="LoRA rank")
+    p.add_argument("--lora-alpha", type=float, default=16.0,
+                   help="LoRA scaling numerator (the adapter is scaled by alpha / r)")
+    p.add_argument("--lora-dropout", type=float, default=0.0, help="dropout on LoRA's input")
+    p.add_argument("--lora-targets", default=None, metavar="NAMES",
+                   help="comma-separated module names (a name matches a module so called or "
+                        "ending in .NAME), or a regular expression over the dotted names; "
+                        "default: every Linear and non-grouped Conv2d except the head")
+
+
+def resolve(args) -> str | None:
+    """Set ``args.method`` (from ``--freeze`` when not given) and ``args.freeze`` to agree;
+    returns a problem with the combination, or None."""
+    implied = {"backbone": "head", "none": "full"}.get(args.freeze, "partial")
+    if args.method is None:
+        args.method = implied
+    elif args.method == "full" and args.freeze == "backbone":
+        args.freeze = "none"
+    elif args.method in ("head", "full", "partial") and args.method != implied:
+        if args.method == "partial":
+            return "--method partial needs --freeze MODULE (e.g. layer3 or features.10)"
+        return f"--method {args.method} contradicts --freeze {args.freeze}"
+    elif args.method in ("lora", "bitfit", "norm") and args.freeze != "backbone":
+        return f"--freeze does not apply to --method {args.method}"
+    if args.lora_r < 1:
+        return f"--lora-r must be at least 1, got {args.lora_r}"
+    if not 0.0 <= args.lora_dropout < 1.0:
+        return f"--lora-dropout must be in [0, 1), got {args.lora_dropout}"
+    return None
+
+
+def describe(args) -> str:
+    """What trains, in words, for the recipe's summary line."""
+    if args.method == "lora":
+        return (f"method lora (r={args.lora_r}, alpha={args.lora_alpha:g}), backbone frozen "
+                "under the adapters")
+    if args.method in ("bitfit", "norm"):
+        kind = "biases" if args.method == "bitfit" else "normalisation layers"
+        return f"method {args.method} ({kind} and head train)"
+    return f"method {args.method}, frozen: {args.freeze}"
+
+
+def _targets(spec):
+    if spec is None:
+        return None
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    if len(names) == 1 and any(c in names[0] for c in "\\.*+?[]()|^$"):
+        return names[0]  # a regular expression
+    return names
+
+
+def prepare(model, args) -> list:
+    """Freeze or adapt ``model`` (its head already replaced) for ``args.method``; returns
+    the modules kept in eval mode."""
+    method = getattr(args, "method", None) or "head"
+    if method in ("head", "partial", "full"):
+        return freeze(model, args.freeze)
+    head = head_name(model)
+    if method == "lora":
+        frozen = freeze(model, "backbone")
+        apply_lora(model, r=args.lora_r, alpha=args.lora_alpha, dropout=args.lora_dropout,
+                   target_modules=_targets(args.lora_targets), exclude=[head])
+        return frozen
+    trainable_subset(model, "bias" if method == "bitfit" else "norm", head=True)
+    return []
+
+
+def cache_point(model, args) -> str | None:
+    """The module whose output can be computed once: the one before the head (``head``),
+    the ``--freeze`` module (``partial``); None when nothing frozen comes first or the
+    features change between epochs (``--augment``)."""
+    if args.augment or args.method not in ("head", "partial"):
+        return None
+    return head_name(model) if args.method == "head" else args.freeze
+
+
+class PartialCache:
+    """Cached features for ``--method partial``: the frozen prefix runs once per sample,
+    the rest of the model (``net``) trains on its outputs."""
+
+    def __init__(self, model, point):
+        self.split = split_model(model, point)
+        self.net = self.split.rest
+        self.verified = False
+
+    def extract(self, model, source, batch_size, progress=None):
+        """The prefix's output for every sample of ``source`` (a TensorDataset or a
+        ``recipes.stream.Preprocessed``), in memory, prefix in eval mode."""
+        prefix = self.split.prefix
+        modes = [(m, m.training) for m in prefix.modules()]
+        prefix.eval()
+        rows = []
+        try:
+            with torch.no_grad():
+                for x in _batches(source, batch_size):
+                    if not self.verified:  # the parts in order must be the model's forward
+                        verify_split(model, self.split, x[:4])
+                        self.verified = True
+                    out = prefix(x)
+                    rows.append(out.numpy())
+                    if progress is not None:
+                        progress(len(out))
+        finally:
+            for m, training in modes:
+                m.training = training
+        return TensorDataset(torch.from_numpy(np.concatenate(rows)), _labels(source))
+
+
+def _batches(source, batch_size):
+    if hasattr(source, "batches"):  # recipes.stream.Preprocessed
+        for _, x in source.batches(batch_size):
+            yield torch.from_numpy(x)
+        return
+    images = source.tensors[0]
+    for start in range(0, len(images), batch_size):
+        yield images[start:start + batch_size]
+
+
+def _labels(source):
+    if hasattr(source, "batches"):
+        return torch.from_numpy(np.asarray(source.labels))
+    return source.tensors[1]
+
+
+def save_adapters(model, args, out) -> str | None:
+    """With ``--method lora``: write the adapters and the new head alone (a few percent of
+    the model) to ``OUT/lora_adapters.safetensors``; returns its path."""
+    if args.method != "lora":
+        return None
+    path = out / LORA_ADAPTERS
+    torch.save(lora_state_dict(model, extra=[head_name(model)]), path,
+               metadata={"model": args.model, "lora_r": str(args.lora_r),
+                         "lora_alpha": str(args.lora_alpha),
+                         "lora_targets": args.lora_targets or ""})
+    return str(path)
