@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 
 import nanotorch as torch
-from nanotorch.utils.data import Dataset, Subset, TensorDataset, random_split
+from nanotorch.utils.data import Dataset, Subset, random_split
 from nanotorch.vision import datasets as vds
 from nanotorch.vision import transforms as T
 
+from .features import MEMORY_BUDGET
 from .memory import check_fits, estimate_bytes
+from .stream import Preprocessed
 
 DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "fashion_mnist_small.npz"
 
@@ -178,26 +180,13 @@ def _check_size(image, ds, i) -> None:
                          "be at least 1x1 pixels")
 
 
-def _stack(ds, transform) -> TensorDataset:
-    """Preprocess every sample once into one image tensor and one label tensor."""
-    first = ds[0][0]
-    _check_size(first, ds, 0)
-    images = np.empty((len(ds),) + tuple(transform(first).shape), dtype=np.float32)
-    labels = np.empty(len(ds), dtype=np.int64)
-    for i in range(len(ds)):
-        image, label = ds[i]
-        _check_size(image, ds, i)
-        images[i] = np.asarray(transform(image))
-        labels[i] = int(label)
-    return TensorDataset(torch.from_numpy(images), torch.from_numpy(labels))
-
-
 def load_splits(path, image_size: int, augment: bool = False, on_bad_image: str = "raise",
                 train_limit: int | None = None, test_limit: int | None = None,
                 seed: int = 0, num_classes: int | None = None,
                 batch_size: int = 64) -> Splits:
     """Train/test datasets of (normalised 3xSxS float tensor, int64 label). Without
-    augmentation every image is preprocessed once up front.
+    augmentation they are ``recipes.stream.Preprocessed``: images are preprocessed when
+    read, batch by batch, never held all at once.
 
     Labels are checked against the number of classes (``num_classes``, else the data's
     class names, else the dense label range) and the memory the run needs against what is
@@ -212,19 +201,20 @@ def load_splits(path, image_size: int, augment: bool = False, on_bad_image: str 
             int(np.max(t)) for t in (_targets(train), _targets(test)) if t is not None)
     for name, ds in (("train", train), ("test", test)):
         _check_labels(f"--data {path} ({name} split)", ds, num_classes)
-    stacked = len(test) + (0 if augment else len(train))
-    check_fits(estimate_bytes(stacked, image_size, batch_size, num_classes),
-               f"--image-size {image_size} with --batch-size {batch_size}, {num_classes} "
-               f"classes and {stacked} preprocessed images")
+    check_fits(estimate_bytes(image_size, batch_size, num_classes, MEMORY_BUDGET),
+               f"--image-size {image_size} with --batch-size {batch_size} and {num_classes} "
+               "classes")
     if classes is None or len(classes) != num_classes:
         classes = [str(c) for c in range(num_classes)]
     gray = _is_gray(train)
     resize, finish = _resize(image_size), _finish(gray)
-    test_set = _stack(test, T.Compose([resize, finish]))
+    _check_size(train[0][0], train, 0)
+    transform = T.Compose([resize, finish])
+    test_set = Preprocessed(test, image_size, gray, transform, _check_size)
     if augment:
         train_set = _Augmented(train, image_size, resize, finish, seed)
     else:
-        train_set = _stack(train, T.Compose([resize, finish]))
+        train_set = Preprocessed(train, image_size, gray, transform, _check_size)
     return Splits(train_set, test_set, classes, augment, gray)
 
 

@@ -30,10 +30,10 @@ from nanotorch.io import WeightFileError
 from nanotorch.io.atomic import remove_stale_temps
 from nanotorch.nn import functional as F
 from nanotorch.nn.modules.batchnorm import _BatchNorm
-from nanotorch.utils.data import DataLoader, TensorDataset
+from nanotorch.utils.data import DataLoader
 from nanotorch.utils.finetune import count_parameters, head_name, replace_head
 
-from . import methods, parallel, plots, records, schedule
+from . import features, methods, parallel, plots, records, schedule
 from .checkpoint_model import recipe_metadata
 from .data import DEFAULT_DATA, load_splits
 from .lock import RunLock
@@ -176,25 +176,16 @@ def set_train_mode(model, frozen):
         m.eval()
 
 
-def _features(model, dataset, batch_size, desc=None):
-    """Inputs of the head for every sample, computed once with the frozen part in eval;
+def _features(model, dataset, batch_size, desc=None, directory=None):
+    """Inputs of the head for every sample, computed once with the frozen part in eval
+    (recipes.features.extract: in memory, or in a file in ``directory`` beyond a budget);
     with ``desc``, under a progress bar of that name (images/s and time left)."""
-    head = model.get_submodule(head_name(model))
-    captured = []
-    handle = head.register_forward_pre_hook(lambda m, inputs: captured.append(inputs[0]))
-    images, labels = dataset.tensors
-    bar = tqdm(total=len(images), desc=desc, unit="img", disable=desc is None, leave=False,
+    bar = tqdm(total=len(dataset), desc=desc, unit="img", disable=desc is None, leave=False,
                file=sys.stderr, mininterval=0.5, smoothing=0.1)
-    model.eval()
     try:
-        with torch.no_grad():
-            for start in range(0, len(images), batch_size):
-                model(images[start:start + batch_size])
-                bar.update(len(images[start:start + batch_size]))
+        return features.extract(model, dataset, batch_size, directory, progress=bar.update)
     finally:
-        handle.remove()
         bar.close()
-    return TensorDataset(torch.cat(captured).contiguous(), labels)
 
 
 def evaluate(net, dataset, batch_size) -> tuple[float, float]:
@@ -405,7 +396,8 @@ def _train_locked(args, out: Path, group=None) -> dict:
         t0 = time.perf_counter()
         bs = max(args.batch_size, 128)
         for name in ("train", "test"):
-            extract = functools.partial(_features, desc=f"features ({name})" if show else None)
+            extract = functools.partial(_features, desc=f"features ({name})" if show else None,
+                                        directory=out)
             if partial_cache is not None:  # the rest of the model trains on the features
                 extract = partial_cache.extract
             cached = group.features(extract, model, getattr(splits, name), bs)

@@ -41,13 +41,15 @@ def _fmt(n: float) -> str:
     raise AssertionError("unreachable")
 
 
-def estimate_bytes(n_stacked: int, image_size: int, batch_size: int, num_classes: int) -> int:
-    """Rough peak memory of a run: the preprocessed images kept in memory, one training
-    batch and one evaluation batch with their activations, and the head (weights, gradient,
-    momentum, best copy)."""
+def estimate_bytes(image_size: int, batch_size: int, num_classes: int,
+                   features: int = 0) -> int:
+    """Rough peak memory of a run: one training batch and one evaluation batch with their
+    activations, two preprocessed batches in flight, ``features`` bytes of cached features
+    and the head (weights, gradient, momentum, best copy). Images are preprocessed batch by
+    batch, never all at once, so the data size does not enter."""
     image = 3 * image_size * image_size * 4
-    return (n_stacked * image + batch_size * image * TRAIN_FACTOR
-            + EVAL_BATCH * image * EVAL_FACTOR + WIDEST_HEAD_INPUT * num_classes * 4 * 4)
+    return (batch_size * image * TRAIN_FACTOR + EVAL_BATCH * image * (EVAL_FACTOR + 2)
+            + features + WIDEST_HEAD_INPUT * num_classes * 4 * 4)
 
 
 def check_fits(estimate: int, what: str, available: int | None = None) -> None:

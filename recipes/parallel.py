@@ -111,13 +111,13 @@ class Group(Single):
     def features(self, extract, model, dataset, batch_size):
         """Each rank extracts the features of one shard (padded to equal sizes); every rank
         gets all of them, in order."""
-        images, labels = dataset.tensors
+        labels = torch.from_numpy(dataset.labels)  # a recipes.stream.Preprocessed
         n = len(labels)
         per_rank = -(-n // self.size)
         start = min(self.rank * per_rank, n)
         stop = min(start + per_rank, n)
         index = torch.arange(start, start + per_rank).clamp(max=max(stop - 1, 0))
-        mine = extract(model, TensorDataset(images[index], labels[index]), batch_size).tensors[0]
+        mine = extract(model, dataset.select(index.tolist()), batch_size).tensors[0]
         gathered = torch.empty(self.size * per_rank, *mine.shape[1:], dtype=mine.dtype)
         dist.all_gather_into_tensor(gathered, mine.contiguous())
         return TensorDataset(gathered[:n].contiguous(), labels)

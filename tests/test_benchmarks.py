@@ -48,9 +48,10 @@ def test_w6_same_architecture_in_torch():
 def test_torch_loop_preprocessing_matches_the_recipe():
     splits = load_splits(DEFAULT_DATA, 32, train_limit=40, test_limit=20)
     x_train, y_train, x_test, y_test, classes = recipe_torch.load_data(DEFAULT_DATA, 32, 40, 20)
-    np.testing.assert_array_equal(x_train, splits.train.tensors[0].numpy())
-    np.testing.assert_array_equal(x_test, splits.test.tensors[0].numpy())
-    np.testing.assert_array_equal(y_train, splits.train.tensors[1].numpy())
+    train_images, train_labels = splits.train.batch(range(40))
+    np.testing.assert_array_equal(x_train, train_images)
+    np.testing.assert_array_equal(x_test, splits.test.batch(range(20))[0])
+    np.testing.assert_array_equal(y_train, train_labels)
     assert classes == len(splits.classes)
 
 
