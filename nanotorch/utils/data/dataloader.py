@@ -1,9 +1,8 @@
 """``DataLoader``: batches of samples from a dataset, plus ``default_collate`` /
 ``default_convert``.
 
-Loading always runs in the calling process: ``num_workers > 0`` is accepted for
-compatibility and gives exactly the batches ``num_workers=0`` gives (``worker_init_fn`` is
-not called and ``get_worker_info()`` returns None).
+``num_workers=0`` loads in the calling process; ``num_workers > 0`` in worker processes
+(``_multiprocess.py``, ``_worker.py``) seeded as PyTorch seeds them.
 """
 from __future__ import annotations
 
@@ -15,16 +14,14 @@ import numpy as np
 from ... import random
 from ...functions import stack
 from ...tensor import Tensor
-from .dataset import IterableDataset, Subset, TensorDataset
+from ._fetch import IterableFetcher, MapFetcher
+from ._multiprocess import MultiProcessIter
+from ._worker import get_worker_info
+from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 _COLLATE_ERR = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or "
                 "lists; found {}")
-
-
-def get_worker_info():
-    """Always None: nanotorch loads data in the main process."""
-    return None
 
 
 def _numpy_batch(arrays):
@@ -123,20 +120,6 @@ def default_convert(data):
     return data
 
 
-def _tensor_rows(dataset, indices):
-    """The batch ``default_collate`` would build from a TensorDataset (possibly inside
-    Subsets), gathered with one fancy index per tensor; None when that does not apply."""
-    while isinstance(dataset, Subset):
-        indices = [dataset.indices[i] for i in indices]
-        dataset = dataset.dataset
-    if type(dataset) is not TensorDataset:
-        return None
-    if any(t.requires_grad for t in dataset.tensors):
-        return None
-    idx = np.asarray(indices, dtype=np.int64)
-    return [Tensor._wrap(t._array[idx]) for t in dataset.tensors]
-
-
 class _InfiniteConstantSampler(Sampler):
     def __iter__(self):
         while True:
@@ -147,8 +130,10 @@ class DataLoader:
     """Iterate over ``dataset`` in batches (``torch.utils.data.DataLoader``).
 
     Same arguments and defaults as PyTorch. ``shuffle=True`` draws a new order every epoch
-    (reproducible with ``nanotorch.manual_seed`` or ``generator=``). ``num_workers > 0`` and
-    ``pin_memory`` are accepted but loading runs in this process (see the module note).
+    (reproducible with ``nanotorch.manual_seed`` or ``generator=``). ``num_workers > 0``
+    loads in that many processes, with ``worker_init_fn``, ``get_worker_info()``,
+    ``prefetch_factor`` (default 2), ``persistent_workers``, ``timeout`` and ``in_order``
+    as PyTorch; ``pin_memory`` is accepted and does nothing (CPU only).
     """
 
     _locked = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset",
@@ -170,6 +155,10 @@ class DataLoader:
                              "otherwise set prefetch_factor to None.")
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
         iterable = isinstance(dataset, IterableDataset)
         if iterable:
             for name, value in (("shuffle", shuffle), ("sampler", sampler),
@@ -213,6 +202,7 @@ class DataLoader:
         self.prefetch_factor = prefetch_factor
         self.persistent_workers = persistent_workers
         self.in_order = in_order
+        self._iterator = None  # the persistent workers' iterator, reused every epoch
         if collate_fn is None:
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
@@ -243,45 +233,35 @@ class DataLoader:
     def __iter__(self):
         # PyTorch draws each iterator's worker base seed (one int64 ``random_()``) when the
         # iterator is made, before the sampler's first draw; drawing it too keeps the global
-        # stream (and so shuffling and everything after) in step with torch.
-        self._base_seed = int(random.random_bits((), np.int64, self.generator))
+        # stream (and so shuffling and everything after) in step with torch. Persistent
+        # workers keep their iterator, and so their seeds, across epochs.
+        if self.num_workers > 0 and self.persistent_workers and self._iterator is not None:
+            self._iterator._reset(self)
+            return self._iterator
+        base_seed = int(random.random_bits((), np.int64, self.generator))
+        self._base_seed = base_seed
+        fetcher = self._fetcher()
+        if self.num_workers == 0:
+            return self._iter_here(fetcher.start())
+        iterator = MultiProcessIter(self, base_seed, fetcher)
+        if self.persistent_workers:
+            self._iterator = iterator
+        return iterator
+
+    def _fetcher(self):
         if isinstance(self.dataset, IterableDataset):
-            return self._iter_stream()
-        return self._iter_map()
+            return IterableFetcher(self.dataset, self._auto_collation, self.collate_fn,
+                                   self.drop_last)
+        return MapFetcher(self.dataset, self._auto_collation, self.collate_fn,
+                          self.collate_fn is default_collate)
 
-    def _fetch(self, indices):
-        if self.collate_fn is default_collate:
-            fast = _tensor_rows(self.dataset, indices)
-            if fast is not None:
-                return fast
-        getitems = getattr(self.dataset, "__getitems__", None)
-        data = getitems(indices) if getitems is not None else [self.dataset[i] for i in indices]
-        return self.collate_fn(data)
-
-    def _iter_map(self):
-        if self._auto_collation:
-            for indices in self.batch_sampler:
-                yield self._fetch(list(indices))
-        else:
-            for index in self.sampler:
-                yield self.collate_fn(self.dataset[index])
-
-    def _iter_stream(self):
-        it = iter(self.dataset)
-        if not self._auto_collation:
-            for sample in it:
-                yield self.collate_fn(sample)
-            return
-        size = self.batch_size
-        while True:
-            batch = []
-            for sample in it:
-                batch.append(sample)
-                if len(batch) == size:
-                    break
-            if not batch or (self.drop_last and len(batch) < size):
+    def _iter_here(self, fetcher):
+        for indices in self._index_sampler:
+            try:
+                batch = fetcher(indices)
+            except StopIteration:
                 return
-            yield self.collate_fn(batch)
+            yield batch
 
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
