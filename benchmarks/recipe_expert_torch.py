@@ -59,14 +59,16 @@ def resize(images: np.ndarray, size: int) -> np.ndarray:
                      for a in images])
 
 
+def normalise(images: np.ndarray) -> torch.Tensor:
+    """uint8 (B, S, S) grey images -> float32 (B, 3, S, S) normalised with ImageNet stats."""
+    x = torch.from_numpy(images).unsqueeze(1).float().mul_(1 / 255)
+    return (x.expand(-1, 3, -1, -1) - MEAN) / STD
+
+
 @torch.no_grad()
 def features(model, images: np.ndarray, batch: int = 128) -> torch.Tensor:
-    out = []
-    for i in range(0, len(images), batch):
-        x = torch.from_numpy(images[i:i + batch]).unsqueeze(1).float().div_(255)
-        x = (x.expand(-1, 3, -1, -1) - MEAN) / STD
-        out.append(model.features(x).mean((2, 3)))
-    return torch.cat(out)
+    return torch.cat([model.features(normalise(images[i:i + batch])).mean((2, 3))
+                      for i in range(0, len(images), batch)])
 
 
 def weights_file() -> Path:

@@ -183,6 +183,19 @@ def make_recipe(lib, argv=()):
     return step
 
 
+def make_recipe_expert(lib, argv=()):
+    """The default recipe (nanotorch) or the PyTorch expert's script for the same job
+    (torch, benchmarks/recipe_expert_torch.py), each in a fresh process: the step's time is
+    the whole process, imports included."""
+    from benchmarks.recipe_expert import run_side
+    return lambda: run_side(lib.__name__, argv)
+
+
+def _expert_note(r):
+    return (f"work in process {r['work_s']:.1f} s, peak RSS {r['peak_rss'] / 2**20:.0f} MiB, "
+            f"test acc {r['test_acc']:.1f}%")
+
+
 def _recipe_note(result):
     return f"test acc {result['test_acc']:.1%}" + (" (cached features)"
                                                     if result.get("cached_features") else "")
@@ -206,5 +219,8 @@ WORKLOADS = {w.name: w for w in [
     Workload("recipe", "default recipe end to end: mobilenet_v2 IMAGENET1K_V1, Fashion-MNIST "
              "5000/1000 at 32x32, 15 epochs (torch: plain loop, no feature cache)",
              make_recipe, unit="s", oneshot=True, note=_recipe_note),
+    Workload("recipe_expert", "default recipe vs the PyTorch expert (features once, then "
+             "Linear(1280, 10)), each a whole process; notes: work in process, peak RSS",
+             make_recipe_expert, unit="s", oneshot=True, note=_expert_note),
     *features.workloads(Workload),
 ]}

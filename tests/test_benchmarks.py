@@ -120,3 +120,26 @@ def test_oneshot_workload_is_timed_once_with_its_note():
     assert len(calls) == 1 and seconds >= 0.0
     assert note == "test acc 50.0%"
     assert run._fmt_time(w, 12.345) == "12.3 s"
+
+
+def test_expert_script_preprocesses_like_the_recipe():
+    torch = pytest.importorskip("torch")
+    from benchmarks import recipe_expert_torch as expert
+    x_train, y_train, _, _ = expert.load(DEFAULT_DATA, 12, 4)
+    splits = load_splits(DEFAULT_DATA, 32, train_limit=12, test_limit=4)
+    images, labels = splits.train.batch(range(12))
+    np.testing.assert_allclose(expert.normalise(expert.resize(x_train, 32)).numpy(), images,
+                               rtol=0, atol=4 * np.finfo(np.float32).eps * np.abs(images).max())
+    np.testing.assert_array_equal(y_train.numpy(), labels)
+    assert torch.equal(y_train, torch.from_numpy(labels))
+
+
+def test_recipe_and_expert_processes_report_work_time_and_peak_memory():
+    pytest.importorskip("torch")
+    from benchmarks.recipe_expert import run_side
+    tiny = ["--train-limit", "24", "--test-limit", "8", "--epochs", "1", "--image-size", "16"]
+    for side in ("nanotorch", "torch"):
+        r = run_side(side, tiny)
+        assert 0 < r["work_s"] < r["whole_s"], (side, r)
+        assert 50 * 2**20 < r["peak_rss"] < 4 * 2**30, (side, r)
+        assert 0 <= r["test_acc"] <= 100, (side, r)
