@@ -141,3 +141,14 @@ def test_recipe_results_do_not_depend_on_where_features_live(tmp_path, monkeypat
     assert on_disk["cached_features"]
     assert on_disk["history"] == in_memory["history"]
     assert not [p for p in os.listdir(tmp_path / "b") if p.startswith(".features-")]
+
+
+def test_packaged_weights_found_without_scanning_every_distribution():
+    from nanotorch.models import _weights
+    name = "mobilenet_v2-b0353104.pth"
+    full = _weights._packaged_files().get(name)
+    if full is None:
+        pytest.skip("the package shipping the MobileNetV2 weights is not installed")
+    assert _weights._known_package_file(name) == full
+    assert _weights.find_weight_file(name) in (full,) + tuple(_weights._candidates(name))
+    assert _weights._known_package_file("resnet18-f37072fd.pth") is None  # no known package
