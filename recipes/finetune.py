@@ -33,7 +33,7 @@ from nanotorch.nn.modules.batchnorm import _BatchNorm
 from nanotorch.utils.data import DataLoader
 from nanotorch.utils.finetune import count_parameters, head_name, replace_head
 
-from . import features, methods, parallel, plots, records, schedule
+from . import feature_store, features, methods, parallel, plots, records, schedule
 from .checkpoint_model import recipe_metadata
 from .data import DEFAULT_DATA, load_splits
 from .lock import RunLock
@@ -390,6 +390,8 @@ def _train_locked(args, out: Path, group=None) -> dict:
     use_cache = point is not None and args.cache_features != "off"
     partial_cache = (methods.PartialCache(model, point)
                      if use_cache and args.method == "partial" else None)
+    store = (feature_store.FeatureStore(args.feature_cache, model, point, args)
+             if use_cache and args.feature_cache and group.size == 1 else None)
     train_set, test_set, net = splits.train, splits.test, model
     t_feat = 0.0
     if use_cache:
@@ -400,6 +402,8 @@ def _train_locked(args, out: Path, group=None) -> dict:
                                         directory=out)
             if partial_cache is not None:  # the rest of the model trains on the features
                 extract = partial_cache.extract
+            if store is not None:  # from an earlier run's extraction when it matches
+                extract = store.wrap(extract, name, splits.grayscale)
             cached = group.features(extract, model, getattr(splits, name), bs)
             train_set, test_set = ((cached, test_set) if name == "train"
                                    else (train_set, cached))
@@ -551,6 +555,7 @@ def _train_locked(args, out: Path, group=None) -> dict:
     if adapters:
         result["lora_adapters"] = adapters
         print(f"LoRA adapters and head: {adapters}")
+    result["features_from_disk"] = store.hits if store is not None else 0
     print(f"\n{args.model} ({args.weights}), {methods.describe(args)}; trainable parameters "
           f"{trainable:,} of {total:,}")
     print(f"test accuracy {metrics.get('test_acc', float('nan')):.2%} (best "

@@ -26,6 +26,9 @@ def add_arguments(p) -> None:
     p.add_argument("--method", choices=METHODS, default=None,
                    help="what trains: head, partial (--freeze MODULE), full, lora, bitfit "
                         "(biases), norm (normalisation layers); default: from --freeze")
+    p.add_argument("--feature-cache", default=None, metavar="DIR",
+                   help="keep cached features in DIR, keyed by the frozen weights, data and "
+                        "preprocessing, so that a later run skips their extraction")
     p.add_argument("--lora-r", type=int, default=8, help="LoRA rank")
     p.add_argument("--lora-alpha", type=float, default=16.0,
                    help="LoRA scaling numerator (the adapter is scaled by alpha / r)")

@@ -72,7 +72,8 @@ def test_partial_freeze_caches_the_prefix_once_with_the_same_result(tmp_path, da
 def test_lora_recipe_saves_adapters_that_rebuild_the_trained_model(tmp_path, data):
     targets = ["layer4.1.conv1", "layer4.1.conv2"]
     result = finetune.train(_args(tmp_path, data, "--method", "lora", "--lora-r", "2",
-                                  "--lora-alpha", "4", "--lora-targets", ",".join(targets)))
+                                  "--lora-alpha", "4", "--lora-targets", ",".join(targets),
+                                  "--lr", "0.05"))
     # per 3x3 conv 512 -> 512: A is 2 x 512 x 3 x 3, B is 512 x 2; the new head 512 x 3 + 3
     assert result["trainable_params"] == 2 * (2 * 512 * 9 + 512 * 2) + 512 * 3 + 3
     adapters = nt.load(result["lora_adapters"])
@@ -97,6 +98,7 @@ def test_lora_recipe_saves_adapters_that_rebuild_the_trained_model(tmp_path, dat
     x = nt.randn(2, 3, 32, 32)
     with nt.no_grad():
         expected = model(x).numpy()
+        assert np.isfinite(expected).all()
         np.testing.assert_array_equal(rebuilt(x).numpy(), expected)
         merge_lora(rebuilt)
         atol = float32_atol(np.abs(expected).max(), network_terms(rebuilt, passes=1))
@@ -133,3 +135,31 @@ def test_bitfit_and_norm_recipes_train_only_their_subset(tmp_path, data, pretrai
             assert changed, k  # BatchNorm layers are not frozen: their statistics train
         else:
             assert changed == (k in subset), k
+
+
+def test_feature_disk_cache_skips_extraction_in_a_second_run(tmp_path, data, monkeypatch):
+    images = []
+    build = finetune.build_model
+
+    def counting(args, num_classes):
+        model, frozen = build(args, num_classes)
+        model.conv1.register_forward_hook(lambda m, i, out: images.append(len(out)))
+        return model, frozen
+
+    monkeypatch.setattr(finetune, "build_model", counting)
+    store = tmp_path / "features"
+    flags = ("--freeze", "layer2", "--epochs", "1", "--feature-cache", str(store))
+    first = finetune.train(_args(tmp_path / "a", data, *flags))
+    assert first["features_from_disk"] == 0 and len(list(store.iterdir())) == 2
+    images.clear()
+    second = finetune.train(_args(tmp_path / "b", data, *flags))
+    assert second["features_from_disk"] == 2 and sum(images) == 0  # the prefix never ran
+    a = nt.load(tmp_path / "a" / "checkpoint.safetensors")["model"]
+    b = nt.load(tmp_path / "b" / "checkpoint.safetensors")["model"]
+    for k in a:
+        np.testing.assert_array_equal(a[k].numpy(), b[k].numpy(), err_msg=k)
+    # other data, preprocessing or frozen weights: other keys, extracted afresh
+    other = finetune.train(_args(tmp_path / "c", data, *flags, "--image-size", "24"))
+    assert other["features_from_disk"] == 0 and len(list(store.iterdir())) == 4
+    third = finetune.train(_args(tmp_path / "d", data, *flags, "--freeze", "layer3"))
+    assert third["features_from_disk"] == 0 and len(list(store.iterdir())) == 6
