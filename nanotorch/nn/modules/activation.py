@@ -36,6 +36,23 @@ class _Plain(Module):
         return type(self)._fn(input)
 
 
+class _WithArgs(Module):
+    """An activation computing ``_fn(input, *attributes named in _args)``; its repr lists
+    them as ``name=value`` (``inplace`` only when True)."""
+
+    _fn = None
+    _args = ()
+
+    def forward(self, input):
+        return type(self)._fn(input, *(getattr(self, name) for name in self._args))
+
+    def extra_repr(self):
+        shown = [f"{name}={getattr(self, name)}" for name in self._args if name != "inplace"]
+        if getattr(self, "inplace", False):
+            shown.append("inplace=True")
+        return ", ".join(shown)
+
+
 class ReLU(_Inplace):
     """max(x, 0)."""
     _fn = A.relu
@@ -97,20 +114,16 @@ class Tanhshrink(_Plain):
     _fn = A.tanhshrink
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_WithArgs):
     """x where positive, ``negative_slope * x`` elsewhere."""
+
+    _fn = A.leaky_relu
+    _args = ("negative_slope", "inplace")
 
     def __init__(self, negative_slope=1e-2, inplace=False):
         super().__init__()
         self.negative_slope = negative_slope
         self.inplace = inplace
-
-    def forward(self, input):
-        return A.leaky_relu(input, self.negative_slope, self.inplace)
-
-    def extra_repr(self):
-        inplace = ", inplace=True" if self.inplace else ""
-        return f"negative_slope={self.negative_slope}{inplace}"
 
 
 class GELU(Module):
@@ -127,8 +140,11 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class Hardtanh(Module):
+class Hardtanh(_WithArgs):
     """Clamp to [min_val, max_val]."""
+
+    _fn = A.hardtanh
+    _args = ("min_val", "max_val", "inplace")
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
@@ -138,67 +154,48 @@ class Hardtanh(Module):
         self.max_val = max_val
         self.inplace = inplace
 
-    def forward(self, input):
-        return A.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
-    def extra_repr(self):
-        inplace = ", inplace=True" if self.inplace else ""
-        return f"min_val={self.min_val}, max_val={self.max_val}{inplace}"
-
-
-class ELU(Module):
+class ELU(_WithArgs):
     """x where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
+
+    _fn = A.elu
+    _args = ("alpha", "inplace")
 
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
         self.alpha = alpha
         self.inplace = inplace
 
-    def forward(self, input):
-        return A.elu(input, self.alpha, self.inplace)
-
-    def extra_repr(self):
-        inplace = ", inplace=True" if self.inplace else ""
-        return f"alpha={self.alpha}{inplace}"
-
 
 class CELU(ELU):
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
 
-    def forward(self, input):
-        return A.celu(input, self.alpha, self.inplace)
+    _fn = A.celu
 
 
-class Softplus(Module):
+class Softplus(_WithArgs):
     """log(1 + exp(beta * x)) / beta, linear above ``threshold``."""
+
+    _fn = A.softplus
+    _args = ("beta", "threshold")
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
         self.beta = beta
         self.threshold = threshold
 
-    def forward(self, input):
-        return A.softplus(input, self.beta, self.threshold)
 
-    def extra_repr(self):
-        return f"beta={self.beta}, threshold={self.threshold}"
-
-
-class Threshold(Module):
+class Threshold(_WithArgs):
     """x where ``x > threshold``, else ``value``."""
+
+    _fn = A.threshold
+    _args = ("threshold", "value", "inplace")
 
     def __init__(self, threshold, value, inplace=False):
         super().__init__()
         self.threshold = threshold
         self.value = value
         self.inplace = inplace
-
-    def forward(self, input):
-        return A.threshold(input, self.threshold, self.value, self.inplace)
-
-    def extra_repr(self):
-        inplace = ", inplace=True" if self.inplace else ""
-        return f"threshold={self.threshold}, value={self.value}{inplace}"
 
 
 class PReLU(Module):
@@ -223,35 +220,31 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
-class Softshrink(Module):
+class Softshrink(_WithArgs):
+    _fn = A.softshrink
+    _args = ("lambd",)
+
     def __init__(self, lambd=0.5):
         super().__init__()
         self.lambd = lambd
-
-    def forward(self, input):
-        return A.softshrink(input, self.lambd)
 
     def extra_repr(self):
         return str(self.lambd)
 
 
 class Hardshrink(Softshrink):
-    def forward(self, input):
-        return A.hardshrink(input, self.lambd)
+    _fn = A.hardshrink
 
 
-class GLU(Module):
+class GLU(_WithArgs):
     """First half of the input along ``dim`` times sigmoid of the second half."""
+
+    _fn = A.glu
+    _args = ("dim",)
 
     def __init__(self, dim=-1):
         super().__init__()
         self.dim = dim
-
-    def forward(self, input):
-        return A.glu(input, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
 
 
 class _SoftmaxBase(Module):
