@@ -380,7 +380,8 @@ def _train_locked(args, out: Path, group=None) -> dict:
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("--freeze left nothing to train")
-    opt = schedule.make_optimizer(args, params)
+    plan = methods.unfreezing(model, args)  # --freeze-epochs, else None
+    opt = schedule.make_optimizer(args, methods.optimizer_params(model, params, args, plan))
 
     point = methods.cache_point(model, args)  # the frozen part's last module, if any
     if args.cache_features == "on" and point is None:
@@ -414,6 +415,8 @@ def _train_locked(args, out: Path, group=None) -> dict:
                   f"{t_feat:.1f} s", file=sys.stderr, flush=True)
 
     set_train_mode(model, frozen)
+    if args.lr_find:
+        return methods.lr_find_report(net, train_set, args, out)
     # a trained BatchNorm cannot normalise a batch of one sample: when the split would end
     # on one, that epoch's last (shuffled) sample is left out, as drop_last does
     drop_last = _trains_batchnorm(net) and len(train_set) % args.batch_size == 1
@@ -463,6 +466,8 @@ def _train_locked(args, out: Path, group=None) -> dict:
     try:
         interrupt.install()
         for epoch in range(start_epoch, args.epochs):
+            if plan is not None:  # the phase of gradual unfreezing for this epoch
+                frozen = plan.apply(epoch, opt)
             set_train_mode(model, frozen)
             loader = _epoch_loader(train_set, args, epoch, drop_last)
             bar.set_description(f"epoch {epoch + 1}/{args.epochs}", refresh=False)

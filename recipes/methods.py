@@ -10,11 +10,16 @@ of the model can be computed once and cached.
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 import nanotorch as torch
-from nanotorch.utils.data import TensorDataset
+from nanotorch.nn import functional as F
+from nanotorch.utils.data import DataLoader, TensorDataset
 from nanotorch.utils.finetune import freeze, head_name, trainable_subset
+from nanotorch.utils.lr_finder import lr_find
+from nanotorch.utils.lr_groups import GradualUnfreezing, param_groups
 from nanotorch.utils.peft import apply_lora, lora_state_dict
 from nanotorch.utils.split import split_model, verify_split
 
@@ -29,6 +34,17 @@ def add_arguments(p) -> None:
     p.add_argument("--feature-cache", default=None, metavar="DIR",
                    help="keep cached features in DIR, keyed by the frozen weights, data and "
                         "preprocessing, so that a later run skips their extraction")
+    p.add_argument("--lr-decay", type=float, default=1.0, metavar="DECAY",
+                   help="discriminative rates: the head at --lr, each earlier of 3 layer "
+                        "groups at DECAY times the next (e.g. 0.3); 1: one rate")
+    p.add_argument("--freeze-epochs", type=int, default=0, metavar="N",
+                   help="gradual unfreezing (fastai's fine_tune): N epochs of the head alone "
+                        "at --lr, then everything with rates from --lr/2 down by --lr-decay "
+                        "(0.5 when left at 1)")
+    p.add_argument("--lr-find", action="store_true",
+                   help="run the learning-rate range test on what trains (on the cached "
+                        "features when cached), write OUT/lr_find.json, print the suggested "
+                        "rate and stop")
     p.add_argument("--lora-r", type=int, default=8, help="LoRA rank")
     p.add_argument("--lora-alpha", type=float, default=16.0,
                    help="LoRA scaling numerator (the adapter is scaled by alpha / r)")
@@ -53,6 +69,20 @@ def resolve(args) -> str | None:
         return f"--method {args.method} contradicts --freeze {args.freeze}"
     elif args.method in ("lora", "bitfit", "norm") and args.freeze != "backbone":
         return f"--freeze does not apply to --method {args.method}"
+    if args.freeze_epochs < 0:
+        return f"--freeze-epochs must be non-negative, got {args.freeze_epochs}"
+    if not 0 < args.lr_decay <= 1:
+        return f"--lr-decay must be in (0, 1], got {args.lr_decay}"
+    scheduler = getattr(args, "scheduler", "none")
+    if args.freeze_epochs:
+        if args.method == "head" and args.freeze == "backbone":
+            args.method, args.freeze = "full", "none"  # the backbone unfreezes later
+        elif args.method != "full":
+            return "--freeze-epochs unfreezes the whole model: use it with --method full"
+        if scheduler != "none":
+            return "--freeze-epochs sets the rates of each phase; use --scheduler none"
+    if args.lr_decay != 1 and scheduler == "onecycle":
+        return "--scheduler onecycle gives every group one peak rate; leave --lr-decay at 1"
     if args.lora_r < 1:
         return f"--lora-r must be at least 1, got {args.lora_r}"
     if not 0.0 <= args.lora_dropout < 1.0:
@@ -100,7 +130,7 @@ def cache_point(model, args) -> str | None:
     """The module whose output can be computed once: the one before the head (``head``),
     the ``--freeze`` module (``partial``); None when nothing frozen comes first or the
     features change between epochs (``--augment``)."""
-    if args.augment or args.method not in ("head", "partial"):
+    if args.augment or args.freeze_epochs or args.method not in ("head", "partial"):
         return None
     return head_name(model) if args.method == "head" else args.freeze
 
@@ -164,3 +194,49 @@ def save_adapters(model, args, out) -> str | None:
                          "lora_alpha": str(args.lora_alpha),
                          "lora_targets": args.lora_targets or ""})
     return str(path)
+
+
+def unfreezing(model, args) -> GradualUnfreezing | None:
+    """The ``--freeze-epochs`` schedule, or None."""
+    if not args.freeze_epochs:
+        return None
+    decay = args.lr_decay if args.lr_decay != 1 else 0.5
+    return GradualUnfreezing(model, args.freeze_epochs, args.lr, decay=decay)
+
+
+def optimizer_params(model, params, args, plan=None):
+    """What the optimizer gets: the trainable ``params``, or plain parameter groups with
+    their own rates (``--lr-decay``, ``--freeze-epochs``)."""
+    if plan is not None:
+        return plan.param_groups
+    if args.lr_decay == 1:
+        return params
+    trainable = {id(p) for p in params}
+    groups = [{"params": [p for p in g["params"] if id(p) in trainable], "lr": g["lr"]}
+              for g in param_groups(model, args.lr, decay=args.lr_decay)]
+    return [g for g in groups if g["params"]]
+
+
+def lr_find_report(net, train_set, args, out) -> dict:
+    """``--lr-find``: the range test on ``net`` over ``train_set`` (SGD with --momentum or
+    AdamW as --optimizer), saved to ``OUT/lr_find.json``; the model is left as it was."""
+    g = torch.Generator().manual_seed(args.seed)
+    loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=g)
+    if getattr(args, "optimizer", "sgd") == "adamw":
+        def make(ps, lr):
+            return torch.optim.AdamW(ps, lr=lr, weight_decay=args.weight_decay)
+    else:
+        def make(ps, lr):
+            return torch.optim.SGD(ps, lr=lr, momentum=args.momentum,
+                                   weight_decay=args.weight_decay)
+    result = lr_find(net, loader, F.cross_entropy, make)
+    report = {"lrs": result.lrs, "losses": result.losses, "steepest": result.steepest,
+              "min_div_10": result.min_div_10, "suggestion": result.suggestion}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "lr_find.json").write_text(json.dumps(report, indent=1))
+    if result.suggestion is None:
+        print(f"lr_find: the loss diverged after {len(result.lrs)} steps; no suggestion")
+    else:
+        print(f"lr_find: suggested --lr {result.suggestion:.3g} (steepest descent; minimum/10: "
+              f"{result.min_div_10:.3g}); curve in {out / 'lr_find.json'}")
+    return {"lr_find": report}

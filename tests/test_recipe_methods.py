@@ -27,12 +27,15 @@ def data(tmp_path_factory):
 
 def test_method_and_freeze_flags_agree():
     assert finetune.parse_args([]).method == "head"
+    assert finetune.parse_args(["--freeze-epochs", "1"]).method == "full"
     assert finetune.parse_args(["--freeze", "layer3"]).method == "partial"
     assert finetune.parse_args(["--method", "full"]).freeze == "none"
     assert finetune.parse_args(["--method", "bitfit"]).freeze == "backbone"
     for bad in (["--method", "partial"], ["--method", "head", "--freeze", "none"],
                 ["--method", "lora", "--freeze", "layer3"], ["--lora-r", "0"],
-                ["--lora-dropout", "1"]):
+                ["--lora-dropout", "1"], ["--lr-decay", "0"], ["--freeze-epochs", "-1"],
+                ["--method", "bitfit", "--freeze-epochs", "1"],
+                ["--freeze-epochs", "1", "--scheduler", "cosine"]):
         with pytest.raises(SystemExit):
             finetune.parse_args(bad)
 
@@ -163,3 +166,36 @@ def test_feature_disk_cache_skips_extraction_in_a_second_run(tmp_path, data, mon
     assert other["features_from_disk"] == 0 and len(list(store.iterdir())) == 4
     third = finetune.train(_args(tmp_path / "d", data, *flags, "--freeze", "layer3"))
     assert third["features_from_disk"] == 0 and len(list(store.iterdir())) == 6
+
+
+def test_lr_find_on_cached_features_reports_and_trains_nothing(tmp_path, data):
+    result = finetune.train(_args(tmp_path, data, "--lr-find"))
+    report = result["lr_find"]
+    assert len(report["lrs"]) >= 10 and report["lrs"][0] < report["suggestion"] < 10
+    assert (tmp_path / "lr_find.json").is_file()
+    assert not (tmp_path / "checkpoint.safetensors").exists()
+
+
+def _group_lrs(out):
+    return [g["lr"] for g in nt.load(out / "checkpoint.safetensors")["optimizer"]["param_groups"]]
+
+
+def test_gradual_unfreezing_then_discriminative_rates(tmp_path, data, pretrained):
+    path, before = pretrained
+    flags = ("--weights", str(path), "--freeze-epochs", "1", "--lr", "0.01", "--lr-decay",
+             "0.5")
+    finetune.train(_args(tmp_path, data, *flags, "--epochs", "1"))
+    after = nt.load(tmp_path / "checkpoint.safetensors")["model"]
+    for k, v in before.items():  # epoch 1: the backbone frozen, in eval mode
+        if not k.startswith("fc."):
+            np.testing.assert_array_equal(after[k].numpy(), v, err_msg=k)
+    assert _group_lrs(tmp_path) == [0.0, 0.0, 0.01]
+    finetune.train(_args(tmp_path, data, *flags, "--epochs", "2", "--resume", "auto"))
+    after = nt.load(tmp_path / "checkpoint.safetensors")["model"]
+    assert not np.array_equal(after["conv1.weight"].numpy(), before["conv1.weight"])
+    assert after["bn1.num_batches_tracked"].item() == 3  # one epoch of 3 steps in training
+    assert _group_lrs(tmp_path) == [0.00125, 0.0025, 0.005]  # from --lr / 2, halving
+    full = tmp_path / "full"
+    finetune.train(_args(full, data, "--method", "full", "--lr-decay", "0.5", "--epochs", "1",
+                         "--lr", "0.01"))
+    assert _group_lrs(full) == [0.0025, 0.005, 0.01]
