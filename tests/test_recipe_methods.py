@@ -199,3 +199,18 @@ def test_gradual_unfreezing_then_discriminative_rates(tmp_path, data, pretrained
     finetune.train(_args(full, data, "--method", "full", "--lr-decay", "0.5", "--epochs", "1",
                          "--lr", "0.01"))
     assert _group_lrs(full) == [0.0025, 0.005, 0.01]
+
+
+def test_count_params_counts_what_each_method_trains(capsys):
+    from recipes import count_params
+    common = ["--model", "resnet18", "--num-classes", "3", "--image-size", "32", "--depth", "1"]
+    head = 512 * 3 + 3
+    trainable, total = count_params.main(common + ["--method", "lora", "--lora-r", "2",
+                                                   "--lora-targets", "layer4.1.conv1"])
+    assert trainable == 2 * 512 * 9 + 512 * 2 + head
+    assert "resnet18 (lora): 11,779 trainable" in capsys.readouterr().out
+    model = models.get_model("resnet18", num_classes=3)
+    biases = sum(p.numel() for n, p in model.named_parameters() if n.endswith(".bias"))
+    assert count_params.main(common + ["--method", "bitfit"])[0] == biases + 512 * 3
+    assert count_params.main(common)[0] == total - 2 * 512 * 9 - 512 * 2  # none frozen
+    assert count_params.main(common + ["--freeze", "backbone"])[0] == head
