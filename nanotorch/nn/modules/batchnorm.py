@@ -6,9 +6,8 @@ import warnings
 
 from ... import creation
 from ..._dtype import int64
-from .. import init
 from .._functional.normalization import batch_norm
-from ..parameter import Parameter
+from ._params import register_weight_bias, reset_affine
 from .module import Module
 
 # Opt-in (utils.finetune.warn_frozen_batchnorm or NANOTORCH_WARN_FROZEN_BN=1): PyTorch gives
@@ -30,15 +29,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         kw = {"dtype": dtype, "device": device}
-        if affine:
-            self.weight = Parameter(creation.empty(num_features, **kw))
-            if bias:
-                self.bias = Parameter(creation.empty(num_features, **kw))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        register_weight_bias(self, num_features, num_features, affine, bias, **kw)
         if track_running_stats:
             self.register_buffer("running_mean", creation.zeros(num_features, **kw))
             self.register_buffer("running_var", creation.ones(num_features, **kw))
@@ -59,10 +50,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def _check_input_dim(self, input):
         raise NotImplementedError

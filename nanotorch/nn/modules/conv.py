@@ -1,13 +1,9 @@
 """``Conv1d``, ``Conv2d``, ``ConvTranspose1d`` and ``ConvTranspose2d``."""
 from __future__ import annotations
 
-import math
-
-from ... import creation
-from .. import init
 from .._functional._checks import pair as _pair
 from .._functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
-from ..parameter import Parameter
+from ._params import register_weight_bias, reset_fan_in_uniform
 from .module import Module
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -74,21 +70,12 @@ class _ConvNd(Module):
         self.padding_mode = padding_mode
         shape = (in_channels, out_channels // groups) if self.transposed else \
             (out_channels, in_channels // groups)
-        kw = {"dtype": dtype, "device": device}
-        self.weight = Parameter(creation.empty(shape + self.kernel_size, **kw))
-        if bias:
-            self.bias = Parameter(creation.empty(out_channels, **kw))
-        else:
-            self.register_parameter("bias", None)
+        register_weight_bias(self, shape + self.kernel_size, out_channels, bias=bias,
+                             dtype=dtype, device=device)
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        reset_fan_in_uniform(self, bias_without_fan=False)
 
     def extra_repr(self):
         n = self._dims

@@ -1,12 +1,8 @@
 """``Identity`` and ``Linear``."""
 from __future__ import annotations
 
-import math
-
-from ... import creation
-from .. import init
 from .._functional.linear import linear
-from ..parameter import Parameter
+from ._params import register_weight_bias, reset_fan_in_uniform
 from .module import Module
 
 
@@ -30,21 +26,12 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(creation.empty((out_features, in_features), dtype=dtype,
-                                               device=device))
-        if bias:
-            self.bias = Parameter(creation.empty(out_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        register_weight_bias(self, (out_features, in_features), out_features, bias=bias,
+                             dtype=dtype, device=device)
         self.reset_parameters()
 
     def reset_parameters(self):
-        # kaiming_uniform_ with a=sqrt(5) is U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_fan_in_uniform(self)
 
     def forward(self, input):
         return linear(input, self.weight, self.bias)
