@@ -14,15 +14,13 @@ Tensor.where = lambda self, condition, other: F.where(condition, self, other)
 Tensor.T = property(F._T)
 Tensor.mT = property(F._mT)
 Tensor.H = Tensor.T
-Tensor.float = F._dtype_method(_dtype.float32)
-Tensor.double = F._dtype_method(_dtype.float64)
-Tensor.half = F._dtype_method(_dtype.float16)
-Tensor.long = F._dtype_method(_dtype.int64)
-Tensor.int = F._dtype_method(_dtype.int32)
-Tensor.short = F._dtype_method(_dtype.int16)
-Tensor.byte = F._dtype_method(_dtype.uint8)
-Tensor.char = F._dtype_method(_dtype.int8)
-Tensor.bool = F._dtype_method(_dtype.bool_)
+# ``t.float()`` ...; the capitalised name is also the legacy type's (``torch.FloatTensor``)
+_DTYPE_METHODS = (("float", _dtype.float32), ("double", _dtype.float64),
+                  ("half", _dtype.float16), ("long", _dtype.int64), ("int", _dtype.int32),
+                  ("short", _dtype.int16), ("byte", _dtype.uint8), ("char", _dtype.int8),
+                  ("bool", _dtype.bool_))
+for _name, _dt in _DTYPE_METHODS:
+    setattr(Tensor, _name, F._dtype_method(_dt))
 Tensor.cpu = lambda self, *a, **k: self
 Tensor.cuda = lambda self, *a, **k: F.to(self, "cuda")
 Tensor.pin_memory = lambda self: self
@@ -31,10 +29,8 @@ Tensor.share_memory_ = lambda self: self
 
 def _type(self, dtype=None, non_blocking=False):
     if dtype is None:
-        names = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-                 "bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
-                 "float16": "Half"}
-        return f"torch.{names[self.dtype.name]}Tensor"
+        name = next(name for name, dt in _DTYPE_METHODS if dt is self.dtype)
+        return f"torch.{name.capitalize()}Tensor"
     return F.to(self, dtype)
 
 
@@ -60,12 +56,8 @@ Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = F.abs
 Tensor.__invert__ = lambda self: (F.logical_not(self) if self.dtype is _dtype.bool_
                                   else F.bitwise_not(self))
-Tensor.__eq__ = F.eq
-Tensor.__ne__ = F.ne
-Tensor.__lt__ = F.lt
-Tensor.__le__ = F.le
-Tensor.__gt__ = F.gt
-Tensor.__ge__ = F.ge
+for _op in ("eq", "ne", "lt", "le", "gt", "ge"):
+    setattr(Tensor, f"__{_op}__", getattr(F, _op))
 Tensor.__getitem__ = F.getitem
 Tensor.__setitem__ = F.setitem
 
@@ -115,13 +107,9 @@ def _bind(entry):
 for _entry in registry.ENTRIES.values():
     _bind(_entry)
 
-Tensor.__iadd__ = Tensor.add_
-Tensor.__isub__ = Tensor.sub_
-Tensor.__imul__ = Tensor.mul_
-Tensor.__itruediv__ = Tensor.div_
-Tensor.__ipow__ = Tensor.pow_
-Tensor.__ifloordiv__ = Tensor.floor_divide_
-Tensor.__imod__ = Tensor.remainder_
+for _op, _method in (("add", "add_"), ("sub", "sub_"), ("mul", "mul_"), ("truediv", "div_"),
+                    ("pow", "pow_"), ("floordiv", "floor_divide_"), ("mod", "remainder_")):
+    setattr(Tensor, f"__i{_op}__", getattr(Tensor, _method))
 
 
 def _fill(self, value, op):
