@@ -53,12 +53,16 @@ class _Call:
         return grad_inputs
 
 
-class _InputsIdentity(Function):
+class _Identity(Function):
+    """Passes ``tensors`` through; the backward of each subclass runs the hooks."""
+
     @staticmethod
     def forward(ctx, call, *tensors):
         ctx.call = call
         return tensors
 
+
+class _InputsIdentity(_Identity):
     @staticmethod
     def backward(ctx, *grads):
         call = ctx.call
@@ -69,12 +73,7 @@ class _InputsIdentity(Function):
         return (None,) + tuple(full[i] for i in call.input_index)
 
 
-class _OutputsIdentity(Function):
-    @staticmethod
-    def forward(ctx, call, *tensors):
-        ctx.call = call
-        return tensors
-
+class _OutputsIdentity(_Identity):
     @staticmethod
     def backward(ctx, *grads):
         call = ctx.call
