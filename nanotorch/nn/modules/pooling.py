@@ -1,16 +1,7 @@
 """Pooling layers: max, average, adaptive average and adaptive max, 1-D and 2-D."""
 from __future__ import annotations
 
-from .._functional.pooling import (
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
-    adaptive_max_pool1d,
-    adaptive_max_pool2d,
-    avg_pool1d,
-    avg_pool2d,
-    max_pool1d,
-    max_pool2d,
-)
+from .._functional import pooling as P
 from .module import Module
 
 
@@ -28,8 +19,8 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input):
-        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                          ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+        return P.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -50,8 +41,8 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, input):
-        return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad, self.divisor_override)
+        return P.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -65,7 +56,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, input):
-        return adaptive_avg_pool2d(input, self.output_size)
+        return P.adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -76,8 +67,8 @@ class MaxPool1d(MaxPool2d):
     ``kernel_size``)."""
 
     def forward(self, input):
-        return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                          ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+        return P.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 def _single(v):
@@ -98,8 +89,8 @@ class AvgPool1d(Module):
         self.count_include_pad = count_include_pad
 
     def forward(self, input):
-        return avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad)
+        return P.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -109,7 +100,7 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """Average pooling of the last axis to a fixed ``output_size``."""
 
     def forward(self, input):
-        return adaptive_avg_pool1d(input, self.output_size)
+        return P.adaptive_avg_pool1d(input, self.output_size)
 
 
 class AdaptiveMaxPool2d(Module):
@@ -122,7 +113,7 @@ class AdaptiveMaxPool2d(Module):
         self.return_indices = return_indices
 
     def forward(self, input):
-        return adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -132,4 +123,4 @@ class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
     """Max pooling of the last axis to a fixed ``output_size``."""
 
     def forward(self, input):
-        return adaptive_max_pool1d(input, self.output_size, self.return_indices)
+        return P.adaptive_max_pool1d(input, self.output_size, self.return_indices)
