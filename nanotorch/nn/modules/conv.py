@@ -4,6 +4,7 @@ from __future__ import annotations
 from .._functional._checks import pair as _pair
 from .._functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ._params import register_weight_bias, reset_fan_in_uniform
+from ._repr import non_defaults
 from .module import Module
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -81,14 +82,8 @@ class _ConvNd(Module):
         n = self._dims
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        if self.padding != (0,) * n:
-            s += f", padding={self.padding}"
-        if self.dilation != (1,) * n:
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * n:
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
+        s += non_defaults(self, (("padding", (0,) * n), ("dilation", (1,) * n),
+                                 ("output_padding", (0,) * n), ("groups", 1)))
         if self.bias is None:
             s += ", bias=False"
         return s

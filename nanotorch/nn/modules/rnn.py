@@ -18,6 +18,7 @@ from .._functional.dropout import dropout as _dropout
 from .._functional.linear import linear
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
+from ._repr import non_defaults
 from .module import Module
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -134,20 +135,9 @@ class RNNBase(Module):
         """Accepted for PyTorch compatibility (cuDNN only); does nothing."""
 
     def extra_repr(self):
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.proj_size != 0:
-            s += f", proj_size={self.proj_size}"
-        if self.num_layers != 1:
-            s += f", num_layers={self.num_layers}"
-        if self.bias is not True:
-            s += f", bias={self.bias}"
-        if self.batch_first is not False:
-            s += f", batch_first={self.batch_first}"
-        if self.dropout != 0:
-            s += f", dropout={self.dropout}"
-        if self.bidirectional is not False:
-            s += f", bidirectional={self.bidirectional}"
-        return s
+        return f"{self.input_size}, {self.hidden_size}" + non_defaults(self, (
+            ("proj_size", 0), ("num_layers", 1), ("bias", True), ("batch_first", False),
+            ("dropout", 0), ("bidirectional", False)))
 
     # forward ---------------------------------------------------------------------------
     def _check_input(self, input, expected_dim=None):
@@ -371,9 +361,7 @@ class RNNCellBase(Module):
             init.uniform_(weight, -stdv, stdv)
 
     def extra_repr(self):
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.bias is not True:
-            s += f", bias={self.bias}"
+        s = f"{self.input_size}, {self.hidden_size}" + non_defaults(self, (("bias", True),))
         if getattr(self, "nonlinearity", "tanh") != "tanh":
             s += f", nonlinearity={self.nonlinearity}"
         return s

@@ -6,6 +6,7 @@ from ...autograd.grad_mode import no_grad
 from .. import init
 from .._functional.sparse import embedding
 from ..parameter import Parameter
+from ._repr import non_defaults
 from .module import Module
 
 
@@ -58,15 +59,9 @@ class Embedding(Module):
                          self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self):
-        s = f"{self.num_embeddings}, {self.embedding_dim}"
-        if self.padding_idx is not None:
-            s += f", padding_idx={self.padding_idx}"
-        if self.max_norm is not None:
-            s += f", max_norm={self.max_norm}"
-        if self.norm_type != 2:
-            s += f", norm_type={self.norm_type}"
-        if self.scale_grad_by_freq is not False:
-            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        s = f"{self.num_embeddings}, {self.embedding_dim}" + non_defaults(self, (
+            ("padding_idx", None), ("max_norm", None), ("norm_type", 2),
+            ("scale_grad_by_freq", False)))
         if self.sparse is not False:
             s += ", sparse=True"
         return s
