@@ -1,11 +1,10 @@
 """A frozen backbone's features (the head's inputs), computed once, batch by batch while
 the next batch is preprocessed. Up to ``MEMORY_BUDGET`` bytes they are kept in memory;
-beyond it they are written to a file in the run's folder and read back through a memory
-map whose pages are released as training moves on, so the process stays small at any data
-size. The file is unlinked as soon as it is open: nothing is left behind, even by a kill."""
+beyond it they are written to a file in the run's folder and read back row by row, so the
+process stays small at any data size. The file is unlinked as soon as it is open: nothing
+is left behind, even by a kill."""
 from __future__ import annotations
 
-import mmap
 import os
 import tempfile
 from pathlib import Path
@@ -16,8 +15,10 @@ import nanotorch as torch
 from nanotorch.utils.data import Dataset, TensorDataset
 from nanotorch.utils.finetune import head_name
 
-MEMORY_BUDGET = 256 * 2**20  # bytes of features kept in memory; beyond: a mapped file
-RELEASE_EVERY = 32 * 2**20  # bytes read from the mapped file between page releases
+MEMORY_BUDGET = 256 * 2**20  # bytes of features kept in memory; beyond: a file
+# images per extraction batch are capped so that a batch has at most this many pixels
+# (128 images at 64x64): the activations of large images stay within the memory goal
+BATCH_PIXELS = 128 * 64 * 64
 
 
 def extract(model, source, batch_size: int, directory=None, budget: int | None = None,
@@ -25,8 +26,10 @@ def extract(model, source, batch_size: int, directory=None, budget: int | None =
     """Features of every sample of ``source`` (a recipes.stream.Preprocessed) with the
     model in eval mode: a TensorDataset in memory, or a FeatureFile in ``directory`` when
     they exceed ``budget`` (default MEMORY_BUDGET; without a directory always in memory).
-    ``progress(n)`` is called after each batch of n samples."""
+    ``progress(n)`` is called after each batch of n samples. Batches hold at most
+    ``batch_size`` images and BATCH_PIXELS pixels."""
     budget = MEMORY_BUDGET if budget is None and directory is not None else budget
+    batch_size = max(1, min(batch_size, BATCH_PIXELS // source.size ** 2))
     head = model.get_submodule(head_name(model))
     captured = []
     handle = head.register_forward_pre_hook(lambda m, inputs: captured.append(inputs[0]))
@@ -80,38 +83,47 @@ class _FileStore:
 
 
 class FeatureFile(Dataset):
-    """(feature row, label) samples of a float32 file read through a memory map; the
-    mapped pages are released every RELEASE_EVERY bytes read, so they do not accumulate in
-    the process's resident memory."""
+    """(feature row, label) samples of a float32 file, rows read with ``os.preadv`` into
+    fresh arrays. Not memory-mapped: on Linux a mapped file's pages count in the process's
+    resident memory, and the page cache maps whole large folios (up to megabytes) per
+    fault, so random row reads would soon map the whole file."""
 
     def __init__(self, file, shape, labels, path=None):
         self.file, self.shape, self.labels, self.path = file, tuple(shape), labels, path
-        self._map = mmap.mmap(file.fileno(), int(np.prod(shape)) * 4, access=mmap.ACCESS_READ)
-        self._rows = np.frombuffer(self._map, np.float32).reshape(self.shape)
-        self._read = 0
+        self._row_bytes = int(np.prod(self.shape[1:])) * 4
 
     def __len__(self):
         return self.shape[0]
 
     def rows(self, indices) -> np.ndarray:
-        out = self._rows[np.asarray(indices, dtype=np.int64)]
-        self._read += out.nbytes
-        if self._read >= RELEASE_EVERY and hasattr(mmap, "MADV_DONTNEED"):
-            self._map.madvise(mmap.MADV_DONTNEED)  # the page cache keeps the data
-            self._read = 0
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        out = np.empty((len(indices),) + self.shape[1:], np.float32)
+        if not len(indices):
+            return out
+        if indices.min() < 0 or indices.max() >= len(self):
+            raise IndexError(f"feature row index out of range for {len(self)} rows")
+        view, fd, size = memoryview(out).cast("B"), self.file.fileno(), self._row_bytes
+        if len(indices) == 1 or (np.diff(indices) == 1).all():  # one contiguous read
+            _read_exactly(fd, view, int(indices[0]) * size)
+        else:
+            for k, i in enumerate(indices.tolist()):
+                _read_exactly(fd, view[k * size:(k + 1) * size], i * size)
         return out
 
     def __getitem__(self, i):
         return torch.from_numpy(self.rows([i])[0]), self.labels[i]
 
-    def __getitems__(self, indices):
-        rows, labels = self.rows(indices), self.labels[torch.tensor(list(indices))]
-        return [(torch.from_numpy(r), y) for r, y in zip(rows, labels)]
+    def _collated_rows(self, indices):
+        """The batch default_collate would build from these samples, without building
+        each sample (the DataLoader's fast path, as for a TensorDataset)."""
+        index = np.asarray(indices, dtype=np.int64)
+        return [torch.from_numpy(self.rows(index)), self.labels[torch.from_numpy(index)]]
 
     @property
     def tensors(self):
-        """(all feature rows as a tensor viewing the map, labels), as TensorDataset has."""
-        return torch.from_numpy(self._rows), self.labels
+        """(every feature row, labels) in memory, as TensorDataset has (used to gather
+        features across processes)."""
+        return torch.from_numpy(self.rows(np.arange(len(self)))), self.labels
 
     def __del__(self):
         path = getattr(self, "path", None)
@@ -120,3 +132,11 @@ class FeatureFile(Dataset):
                 os.unlink(path)
             except OSError:
                 pass
+
+
+def _read_exactly(fd, view, offset):
+    while len(view):
+        n = os.preadv(fd, [view], offset)
+        if n <= 0:
+            raise OSError(f"feature file ended early (offset {offset})")
+        view, offset = view[n:], offset + n

@@ -91,22 +91,23 @@ def _model():
     return model
 
 
-def test_features_in_a_mapped_file_equal_features_in_memory(tmp_path, monkeypatch):
+def test_features_in_a_file_equal_features_in_memory(tmp_path):
     images = [_rng_u8((10, 10), i) for i in range(7)]
     source = Preprocessed(_Images(images), 8, True, eval_transform(8, True), _check_size)
     model = _model()
     in_memory = features.extract(model, source, 3)
-    monkeypatch.setattr(features, "RELEASE_EVERY", 40)  # release pages after every read
     on_disk = features.extract(model, source, 3, directory=tmp_path, budget=0)
     assert isinstance(on_disk, features.FeatureFile) and len(on_disk) == 7
     assert os.listdir(tmp_path) == []  # the file is unlinked while open
     memory_rows = in_memory.tensors[0].numpy()
     np.testing.assert_array_equal(on_disk.tensors[0].numpy(), memory_rows)
     order = [6, 0, 3, 3, 5, 1, 2, 4]
-    for _ in range(2):  # reads after a page release still see the data
-        x, y = next(iter(DataLoader(on_disk, batch_size=len(order), sampler=order)))
-        np.testing.assert_array_equal(x.numpy(), memory_rows[order])
-        np.testing.assert_array_equal(y.numpy(), source.labels[order])
+    x, y = next(iter(DataLoader(on_disk, batch_size=len(order), sampler=order)))
+    np.testing.assert_array_equal(x.numpy(), memory_rows[order])
+    np.testing.assert_array_equal(y.numpy(), source.labels[order])
+    np.testing.assert_array_equal(on_disk.rows(range(2, 6)), memory_rows[2:6])  # one read
+    with pytest.raises(IndexError):
+        on_disk.rows([7])
     row, label = on_disk[5]
     np.testing.assert_array_equal(row.numpy(), memory_rows[5])
     assert int(label) == source.labels[5]
@@ -152,3 +153,12 @@ def test_packaged_weights_found_without_scanning_every_distribution():
     assert _weights._known_package_file(name) == full
     assert _weights.find_weight_file(name) in (full,) + tuple(_weights._candidates(name))
     assert _weights._known_package_file("resnet18-f37072fd.pth") is None  # no known package
+
+
+def test_extraction_batches_are_capped_by_pixels(monkeypatch):
+    images = [_rng_u8((10, 10), i) for i in range(7)]
+    source = Preprocessed(_Images(images), 16, True, eval_transform(16, True), _check_size)
+    monkeypatch.setattr(features, "BATCH_PIXELS", 2 * 16 * 16 + 5)
+    sizes = []
+    out = features.extract(_model(), source, 128, progress=sizes.append)
+    assert sizes == [2, 2, 2, 1] and len(out) == 7

@@ -10,10 +10,15 @@ from .dataset import Subset, TensorDataset
 
 def _tensor_rows(dataset, indices):
     """The batch ``default_collate`` would build from a TensorDataset (possibly inside
-    Subsets), gathered with one fancy index per tensor; None when that does not apply."""
+    Subsets), gathered with one fancy index per tensor; None when that does not apply.
+    A dataset whose samples are rows of tensors can offer the same by defining
+    ``_collated_rows(indices)`` (nanotorch only; recipes.features.FeatureFile does)."""
     while isinstance(dataset, Subset):
         indices = [dataset.indices[i] for i in indices]
         dataset = dataset.dataset
+    collated = getattr(dataset, "_collated_rows", None)
+    if collated is not None:
+        return collated(indices)
     if type(dataset) is not TensorDataset:
         return None
     if any(t.requires_grad for t in dataset.tensors):
