@@ -7,6 +7,7 @@ import numpy as np
 
 from ...ops.conv import Conv2d, ConvTranspose2d
 from ._checks import check_float, check_tensor, pair
+from ._half import float16_via_float32
 from .padding import pad
 
 _NAMES = {"float32": "Float", "float64": "Double", "float16": "Half"}
@@ -78,6 +79,7 @@ def _same_padding(input, weight, stride, dilation):
     return input, left
 
 
+@float16_via_float32
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation of ``input`` (N, C, H, W) or (C, H, W) with ``weight``
     (out_channels, C/groups, kH, kW); ``padding`` may be an int, a pair, 'same' or 'valid'."""
@@ -132,6 +134,7 @@ def single(v, name):
     return (h, t[0])
 
 
+@float16_via_float32
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation of ``input`` (N, C, L) or (C, L) with ``weight``
     (out_channels, C/groups, k); ``padding`` may be an int, 'same' or 'valid'."""
@@ -203,6 +206,7 @@ def _conv_transpose(name, dims, input, weight, bias, stride, padding, output_pad
     return y.squeeze(0) if unbatched else y
 
 
+@float16_via_float32
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """2-D transposed convolution of ``input`` (N, Cin, H, W) or (Cin, H, W) with ``weight``
@@ -211,6 +215,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            output_padding, groups, dilation)
 
 
+@float16_via_float32
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """1-D transposed convolution of ``input`` (N, Cin, L) or (Cin, L) with ``weight``

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...ops.conv import Fold, Unfold
 from ._checks import check_float, pair
+from ._half import float16_via_float32
 
 
 def _window(kernel_size, dilation, padding, stride):
@@ -35,6 +36,7 @@ def _blocks(spatial, k, d, p, s):
     return blocks
 
 
+@float16_via_float32
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Sliding blocks of ``input`` (N, C, H, W) or (C, H, W) as columns (N, C*kH*kW, L)."""
     check_float(input, "input", "unfold", kernel_dtypes=True)
@@ -50,6 +52,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     return y.squeeze(0) if unbatched else y
 
 
+@float16_via_float32
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Sum columns (N, C*kH*kW, L) or (C*kH*kW, L) of sliding blocks back into an image of
     ``output_size``; the adjoint of ``unfold``."""

@@ -9,6 +9,7 @@ import numpy as np
 from ..._dtype import result_type, scalar_name
 from ...ops import loss as L
 from ._checks import check_float, check_tensor
+from ._half import float16_via_float32
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -57,6 +58,7 @@ def _check_index_target(input, target, ignore_index, fn):
                          f"ignore_index={ignore_index})")
 
 
+@float16_via_float32(promote=True)
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross-entropy between logits ``input`` (N, C, *) or (C,) and ``target``: class
@@ -100,6 +102,7 @@ def _class_weight(weight, input, fn):
     return weight._array
 
 
+@float16_via_float32(promote=True)
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` (N, C, *) or (C,) at the
@@ -145,6 +148,7 @@ def _check_input_target(input, target, fn):
     return shape
 
 
+@float16_via_float32(promote=True)
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error (squared L2) between ``input`` and ``target``."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -155,6 +159,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return L.MseLoss.apply(input, target, reduction=reduction)
 
 
+@float16_via_float32(promote=True)
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error between ``input`` and ``target``."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -166,6 +171,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return op.apply(input, target, reduction=reduction)
 
 
+@float16_via_float32(promote=True)
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
                    beta=1.0):
     """Huber-like loss: quadratic below ``beta``, linear above."""
@@ -180,6 +186,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return L.SmoothL1Loss.apply(input, target, reduction=reduction, beta=float(beta))
 
 
+@float16_via_float32(promote=True)
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """Binary cross-entropy between probabilities ``input`` and ``target`` (same shape)."""
@@ -208,6 +215,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return L.BinaryCrossEntropy.apply(input, target, weight, reduction=reduction)
 
 
+@float16_via_float32(promote=True)
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction="mean", pos_weight=None):
     """Binary cross-entropy on logits (a stable sigmoid + BCE); ``weight`` and

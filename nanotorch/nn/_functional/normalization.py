@@ -13,6 +13,7 @@ from ...ops.group_norm import GroupNorm
 from ...ops.norm import BatchNormEval, BatchNormTrain, LayerNorm
 from ...tensor import Tensor
 from ._checks import check_float, check_tensor
+from ._half import float16_via_float32
 
 
 def _check_channel(t, name, c, dtype):
@@ -34,6 +35,7 @@ def _check_eps(eps, training):
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
 
 
+@float16_via_float32
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Normalise ``input`` (N, C, *) per channel. In training, batch statistics are used
@@ -97,6 +99,7 @@ def _as_shape(normalized_shape):
     return tuple(int(s) for s in normalized_shape)
 
 
+@float16_via_float32
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the trailing ``normalized_shape`` axes of ``input``."""
     check_float(input, "input", "layer_norm", kernel_dtypes=True)
@@ -121,6 +124,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return LayerNorm.apply(input, weight, bias, ndim=k, eps=float(eps))
 
 
+@float16_via_float32
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise ``input`` (N, C, *) over each group of C/num_groups channels (and all
     positions), then scale and shift per channel."""
@@ -146,6 +150,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return GroupNorm.apply(input, weight, bias, groups=int(num_groups), eps=float(eps))
 
 
+@float16_via_float32
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
     """Normalise each (sample, channel) plane of ``input`` (N, C, *) with its own statistics

@@ -9,6 +9,7 @@ import numpy as np
 from ...ops.pool import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from ...tensor import Tensor
 from ._checks import check_float, check_tensor, pair
+from ._half import float16_via_float32
 
 
 def _check_input(name, input):
@@ -62,6 +63,7 @@ def _batched(input, fn):
     return tuple(o.squeeze(0) for o in out) if isinstance(out, tuple) else out.squeeze(0)
 
 
+@float16_via_float32
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over (dilated) windows with -inf padding; with ``return_indices`` also the flat
@@ -77,6 +79,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _batched(input, run)
 
 
+@float16_via_float32
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean over windows with zero padding; ``count_include_pad`` counts padded cells in the
@@ -101,6 +104,7 @@ def _adaptive_size(input, output_size, name="adaptive_avg_pool2d"):
     return size
 
 
+@float16_via_float32
 def adaptive_avg_pool2d(input, output_size):
     """Average over the windows [floor(i*H/oh), ceil((i+1)*H/oh)) giving an ``output_size``
     output; a ``None`` entry keeps that input size."""
@@ -109,6 +113,7 @@ def adaptive_avg_pool2d(input, output_size):
     return _batched(input, lambda x: AdaptiveAvgPool2d.apply(x, output_size=size))
 
 
+@float16_via_float32
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max over the windows of ``adaptive_avg_pool2d``; with ``return_indices`` also the flat
     argmax index of each output into its H*W input plane."""
@@ -150,6 +155,7 @@ def _unit_height(input, fn):
     return tuple(o.squeeze(-2) for o in out) if isinstance(out, tuple) else out.squeeze(-2)
 
 
+@float16_via_float32
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over (dilated) windows of the last axis; indices are positions along it."""
@@ -172,6 +178,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                                                     ceil_mode, return_indices))
 
 
+@float16_via_float32
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     """Mean over windows of the last axis with zero padding."""
@@ -184,6 +191,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                                                     count_include_pad))
 
 
+@float16_via_float32
 def adaptive_avg_pool1d(input, output_size):
     """Average over the windows [floor(i*L/o), ceil((i+1)*L/o)) of the last axis."""
     _check_1d("adaptive_avg_pool1d", input)
@@ -191,6 +199,7 @@ def adaptive_avg_pool1d(input, output_size):
     return _unit_height(input, lambda x: adaptive_avg_pool2d(x, (1, o)))
 
 
+@float16_via_float32
 def adaptive_max_pool1d(input, output_size, return_indices=False):
     """Max over the windows of ``adaptive_avg_pool1d``; indices are positions along L."""
     _check_1d("adaptive_max_pool1d", input)

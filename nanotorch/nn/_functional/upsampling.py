@@ -11,6 +11,7 @@ import numpy as np
 
 from ...ops import resample as R
 from ._checks import check_float
+from ._half import float16_via_float32
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
 _OPS = {("nearest", 1): R.UpsampleNearest1d, ("nearest", 2): R.UpsampleNearest2d,
@@ -119,6 +120,7 @@ def _output_size(input, dim, size, scale_factor, recompute_scale_factor):
     return out, scales
 
 
+@float16_via_float32
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor``."""
