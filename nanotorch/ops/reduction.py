@@ -81,41 +81,46 @@ class SumToSize(Op, backward_name="SumBackward1"):
         return g.expand(self.in_shape)
 
 
-class Var(Op):
+class _Spread(Op):
+    """var/std over ``axes`` with ``correction`` (``numpy_fn`` computes the value); the
+    backward starts from ``g`` broadcastable to ``a`` and ``a - mean``."""
+
+    numpy_fn = None
+
     def forward(self, a, axes, correction, keepdim):
         self.save_inputs(0)
         self.axes, self.correction, self.keepdim = axes, correction, keepdim
         n = int(np.prod([a.shape[i] for i in axes])) if axes else 1
         self.dof = n - correction
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.var(a, axis=axes, ddof=correction, keepdims=keepdim)
+            return type(self).numpy_fn(a, axis=axes, ddof=correction, keepdims=keepdim)
+
+    def _kept(self, t, a):
+        return t if self.keepdim else t.reshape(_keep_shape(a.shape, self.axes))
+
+    def _centered(self, a):
+        return a - a.mean(dim=self.axes, keepdim=True)
+
+
+class Var(_Spread):
+    numpy_fn = np.var
 
     def backward(self, g):
         (a,) = self.saved_tensors
-        mean = a.mean(dim=self.axes, keepdim=True)
-        if not self.keepdim:
-            g = g.reshape(_keep_shape(a.shape, self.axes))
-        return g * (a - mean) * (2.0 / self.dof)
+        return self._kept(g, a) * self._centered(a) * (2.0 / self.dof)
 
 
-class Std(Op):
+class Std(_Spread):
+    numpy_fn = np.std
+
     def forward(self, a, axes, correction, keepdim):
-        self.save_inputs(0)
-        self.axes, self.correction, self.keepdim = axes, correction, keepdim
-        n = int(np.prod([a.shape[i] for i in axes])) if axes else 1
-        self.dof = n - correction
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.std(a, axis=axes, ddof=correction, keepdims=keepdim)
+        out = super().forward(a, axes, correction, keepdim)
         self.save_output()
         return out
 
     def backward(self, g):
         a, out = self.saved_tensors
-        mean = a.mean(dim=self.axes, keepdim=True)
-        if not self.keepdim:
-            g = g.reshape(_keep_shape(a.shape, self.axes))
-            out = out.reshape(_keep_shape(a.shape, self.axes))
-        return g * (a - mean) / (out * self.dof)
+        return self._kept(g, a) * self._centered(a) / (self._kept(out, a) * self.dof)
 
 
 class _EvenlySplitExtreme(Op):
