@@ -6,7 +6,9 @@ machine a parallel region can stall waiting for a descheduled thread).
 """
 from __future__ import annotations
 
-from numba import get_num_threads, njit, set_num_threads
+import types
+
+from numba import njit
 
 # Kernels that do real work per element (exp, reductions over lines: softmax,
 # losses, norms): parallel from this many elements touched.
@@ -22,17 +24,30 @@ CHUNK = 1 << 14
 BLOCK = 256
 
 
+_serial: dict = {}
+
+
+def serial(kernel):
+    """``kernel`` (a ``parallel=True`` dispatcher) compiled without ``parallel``: its
+    prange loops run as plain loops. Made on first use, so a kernel that only ever
+    sees small inputs never compiles its parfors (they compile several times slower).
+    The copy has its own qualified name, hence its own cache files."""
+    twin = _serial.get(kernel)
+    if twin is None:
+        f = kernel.py_func
+        copy = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__,
+                                  f.__closure__)
+        copy.__qualname__ = f.__qualname__ + "__serial"
+        copy.__module__, copy.__doc__ = f.__module__, f.__doc__
+        opts = {k: v for k, v in kernel.targetoptions.items() if k not in ("nopython", "parallel")}
+        twin = _serial.setdefault(kernel, njit(**opts, parallel=False, cache=True)(copy))
+    return twin
+
+
 def launch(kernel, work, *args):
-    """Call a parallel kernel, on one thread when ``work`` (elements touched) is
+    """Call a parallel kernel, or its serial() twin when ``work`` (elements touched) is
     below PARALLEL_MIN."""
-    if work >= PARALLEL_MIN:
-        return kernel(*args)
-    prev = get_num_threads()
-    set_num_threads(1)
-    try:
-        return kernel(*args)
-    finally:
-        set_num_threads(prev)
+    return (kernel if work >= PARALLEL_MIN else serial(kernel))(*args)
 
 
 @njit(inline="always")

@@ -176,38 +176,43 @@ def _ce_prob_line_bwd(x, p, out, w, eps, g, lse):
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _ce_index_fwd(x, t, w, ignore, eps, lse, loss, wt):
-    """Per-position logsumexp, loss and target weight, class-index targets."""
-    n, c, ln = x.shape
+def _ce_index_fwd_rows(x, t, w, ignore, eps, lse, loss, wt):
+    """Per-row logsumexp, loss and target weight of (N, C) logits, class-index
+    targets."""
     wsum = w.sum()
-    if ln == 1:
-        x2 = x.reshape(n, c)
-        for i in prange(n):
-            r = _ce_index_line(x2[i], w, t[i], ignore, eps, wsum)
-            lse[i] = r[0]
-            loss[i] = r[1]
-            wt[i] = r[2]
-    else:
-        nb = block_count(ln)
-        for item in prange(n * nb):
-            i, l0, l1 = block_of(item, nb, ln)
-            _ce_index_block(x, i, l0, l1, t, w, ignore, eps, wsum, lse, loss, wt)
+    for i in prange(x.shape[0]):
+        r = _ce_index_line(x[i], w, t[i], ignore, eps, wsum)
+        lse[i] = r[0]
+        loss[i] = r[1]
+        wt[i] = r[2]
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
-def _ce_index_bwd(x, t, w, ignore, eps, lse, gpos, out):
-    n, c, ln = x.shape
+def _ce_index_fwd_blocks(x, t, w, ignore, eps, lse, loss, wt):
+    """The same per position of (N, C, L) logits, L > 1."""
+    n, _, ln = x.shape
     wsum = w.sum()
-    if ln == 1:
-        x2 = x.reshape(n, c)
-        o2 = out.reshape(n, c)
-        for i in prange(n):
-            _ce_index_line_bwd(x2[i], o2[i], w, t[i], ignore, eps, wsum, gpos[i], lse[i])
-    else:
-        nb = block_count(ln)
-        for item in prange(n * nb):
-            i, l0, l1 = block_of(item, nb, ln)
-            _ce_index_block_bwd(x, out, i, l0, l1, t, w, ignore, eps, wsum, gpos, lse)
+    nb = block_count(ln)
+    for item in prange(n * nb):
+        i, l0, l1 = block_of(item, nb, ln)
+        _ce_index_block(x, i, l0, l1, t, w, ignore, eps, wsum, lse, loss, wt)
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
+def _ce_index_bwd_rows(x, t, w, ignore, eps, lse, gpos, out):
+    wsum = w.sum()
+    for i in prange(x.shape[0]):
+        _ce_index_line_bwd(x[i], out[i], w, t[i], ignore, eps, wsum, gpos[i], lse[i])
+
+
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
+def _ce_index_bwd_blocks(x, t, w, ignore, eps, lse, gpos, out):
+    n, _, ln = x.shape
+    wsum = w.sum()
+    nb = block_count(ln)
+    for item in prange(n * nb):
+        i, l0, l1 = block_of(item, nb, ln)
+        _ce_index_block_bwd(x, out, i, l0, l1, t, w, ignore, eps, wsum, gpos, lse)
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=_FM)
@@ -364,7 +369,12 @@ def cross_entropy_forward(logits, target, weight=None, ignore_index=-100,
         t = _index_target(target, batch, c, ignore_index, logits.shape)
         wt = np.zeros(npos)
         if npos:
-            _launch(_ce_index_fwd, x3.size, x3, t, w, int(ignore_index), eps, lse, loss, wt)
+            if ln == 1:   # rows and blocks are separate kernels: each compiles only if used
+                _launch(_ce_index_fwd_rows, x3.size, x3.reshape(n, c), t, w, int(ignore_index),
+                        eps, lse, loss, wt)
+            else:
+                _launch(_ce_index_fwd_blocks, x3.size, x3, t, w, int(ignore_index), eps, lse,
+                        loss, wt)
         denom = wt.sum()
     return _reduce(loss, denom, reduction, batch, logits.dtype), (lse, denom)
 
@@ -391,7 +401,12 @@ def cross_entropy_backward(grad_loss, logits, target, saved, weight=None, ignore
     else:
         t = _index_target(target, batch, c, ignore_index, logits.shape)
         if out.size:
-            _launch(_ce_index_bwd, x3.size, x3, t, w, int(ignore_index), eps, lse, gpos, out)
+            if ln == 1:
+                _launch(_ce_index_bwd_rows, x3.size, x3.reshape(n, c), t, w, int(ignore_index),
+                        eps, lse, gpos, out.reshape(n, c))
+            else:
+                _launch(_ce_index_bwd_blocks, x3.size, x3, t, w, int(ignore_index), eps, lse,
+                        gpos, out)
     return out.reshape(logits.shape)
 
 
