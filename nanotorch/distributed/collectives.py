@@ -169,17 +169,26 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     return _run(pg, [req], buf.write_back, async_op, "all_gather_into_tensor")
 
 
+def _check_rooted(pg, tensor, tensors, root, list_name, root_name):
+    """The checks of a rooted collective: ``tensor``, the ``root`` rank, and a ``tensors``
+    list like ``tensor`` (one per rank) on the root only; returns the root."""
+    _check_tensor(tensor)
+    root = _check_rank(pg, root, root_name)
+    if pg.rank == root:
+        _check_like(tensors, tensor, list_name, pg.size)
+    elif tensors:
+        side = "destination" if root_name == "dst" else "source"
+        raise ValueError(f"{list_name} must be given only on the {side} rank")
+    return root
+
+
 def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     """Every rank's ``tensor`` into ``gather_list`` on rank ``dst`` (None elsewhere)."""
     pg = _require(group)
-    _check_tensor(tensor)
-    dst = _check_rank(pg, dst, "dst")
+    dst = _check_rooted(pg, tensor, gather_list, dst, "gather_list", "dst")
     recv = None
     if pg.rank == dst:
-        _check_like(gather_list, tensor, "gather_list", pg.size)
         recv = np.empty((pg.size,) + tensor._array.shape, tensor._array.dtype)
-    elif gather_list:
-        raise ValueError("gather_list must be given only on the destination rank")
     req = pg.comm.Igather(_bytes(tensor._array),
                           None if recv is None else recv.reshape(-1).view(np.uint8), root=dst)
 
@@ -194,14 +203,10 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
 def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     """``scatter_list[r]`` of rank ``src`` into rank r's ``tensor``."""
     pg = _require(group)
-    _check_tensor(tensor)
-    src = _check_rank(pg, src, "src")
+    src = _check_rooted(pg, tensor, scatter_list, src, "scatter_list", "src")
     send = None
     if pg.rank == src:
-        _check_like(scatter_list, tensor, "scatter_list", pg.size)
         send = np.stack([t._array for t in scatter_list]).reshape(-1).view(np.uint8)
-    elif scatter_list:
-        raise ValueError("scatter_list must be given only on the source rank")
     buf = _Buffer(tensor, read=False)
     req = pg.comm.Iscatter(send, buf.array.reshape(-1).view(np.uint8), root=src)
     return _run(pg, [req], buf.write_back, async_op, "scatter")
