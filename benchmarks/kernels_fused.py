@@ -43,37 +43,29 @@ def cases(rng):
     def arr(*shape, scale=1.0):
         return (rng.standard_normal(shape) * scale).astype(f32)
 
-    # ---- batch norm 2d, (64, 64, 32, 32)
-    x, g = arr(64, 64, 32, 32), arr(64, 64, 32, 32)
-    w, b = arr(64), arr(64)
-    tx, tg, tw, tb = map(torch.from_numpy, (x, g, w, b))
-    rm, rv = torch.zeros(64), torch.ones(64)
-    _, mean, invstd, _ = N.batch_norm_train_forward(x, w, b, 1e-5)
-    _, smean, sinv = torch.native_batch_norm(tx, tw, tb, rm, rv, True, 0.1, 1e-5)
-    yield ("bn2d train fwd (64,64,32,32)", lambda: N.batch_norm_train_forward(x, w, b, 1e-5),
-           lambda: torch.native_batch_norm(tx, tw, tb, rm, rv, True, 0.1, 1e-5))
-    yield ("bn2d train bwd (64,64,32,32)",
-           lambda: N.batch_norm_backward(g, x, mean, invstd, w, True, True, True),
-           lambda: aten.native_batch_norm_backward(tg, tx, tw, rm, rv, smean, sinv, True,
-                                                   1e-5, [True, True, True]))
-    rmn, rvn = np.zeros(64, f32), np.ones(64, f32)
-    yield ("bn2d eval fwd (64,64,32,32)",
-           lambda: N.batch_norm_eval_forward(x, rmn, rvn, w, b, 1e-5),
-           lambda: F.batch_norm(tx, rm, rv, tw, tb, training=False))
+    def batch_norm_cases(kind, shape):
+        """Train forward and backward on ``shape``, and the eval forward for bn2d."""
+        size, c = str(shape).replace(" ", ""), shape[1]
+        x, g = arr(*shape), arr(*shape)
+        w, b = arr(c), arr(c)
+        tx, tg, tw, tb = map(torch.from_numpy, (x, g, w, b))
+        rm, rv = torch.zeros(c), torch.ones(c)
+        _, mean, invstd, _ = N.batch_norm_train_forward(x, w, b, 1e-5)
+        _, smean, sinv = torch.native_batch_norm(tx, tw, tb, rm, rv, True, 0.1, 1e-5)
+        yield (f"{kind} train fwd {size}", lambda: N.batch_norm_train_forward(x, w, b, 1e-5),
+               lambda: torch.native_batch_norm(tx, tw, tb, rm, rv, True, 0.1, 1e-5))
+        yield (f"{kind} train bwd {size}",
+               lambda: N.batch_norm_backward(g, x, mean, invstd, w, True, True, True),
+               lambda: aten.native_batch_norm_backward(tg, tx, tw, rm, rv, smean, sinv, True,
+                                                       1e-5, [True, True, True]))
+        if kind == "bn2d":
+            rmn, rvn = np.zeros(c, f32), np.ones(c, f32)
+            yield (f"{kind} eval fwd {size}",
+                   lambda: N.batch_norm_eval_forward(x, rmn, rvn, w, b, 1e-5),
+                   lambda: F.batch_norm(tx, rm, rv, tw, tb, training=False))
 
-    # ---- batch norm 1d, (512, 1024)
-    x1, g1 = arr(512, 1024), arr(512, 1024)
-    w1, b1 = arr(1024), arr(1024)
-    tx1, tg1, tw1, tb1 = map(torch.from_numpy, (x1, g1, w1, b1))
-    rm1, rv1 = torch.zeros(1024), torch.ones(1024)
-    _, mean1, inv1, _ = N.batch_norm_train_forward(x1, w1, b1, 1e-5)
-    _, smean1, sinv1 = torch.native_batch_norm(tx1, tw1, tb1, rm1, rv1, True, 0.1, 1e-5)
-    yield ("bn1d train fwd (512,1024)", lambda: N.batch_norm_train_forward(x1, w1, b1, 1e-5),
-           lambda: torch.native_batch_norm(tx1, tw1, tb1, rm1, rv1, True, 0.1, 1e-5))
-    yield ("bn1d train bwd (512,1024)",
-           lambda: N.batch_norm_backward(g1, x1, mean1, inv1, w1, True, True, True),
-           lambda: aten.native_batch_norm_backward(tg1, tx1, tw1, rm1, rv1, smean1, sinv1,
-                                                   True, 1e-5, [True, True, True]))
+    yield from batch_norm_cases("bn2d", (64, 64, 32, 32))
+    yield from batch_norm_cases("bn1d", (512, 1024))
 
     # ---- layer norm, (8192, 768)
     x, g = arr(8192, 768), arr(8192, 768)
