@@ -5,8 +5,9 @@ of the model can be computed once and cached.
     partial  ``--freeze MODULE``: that module and all before it frozen, the rest trains
     full     nothing frozen (``--freeze none``)
     lora     the backbone frozen, LoRA adapters on its Linear/Conv2d layers and the head train
-    bitfit   every bias and the head train (BitFit); BatchNorm keeps updating its statistics
+    bitfit   every bias and the head train (BitFit)
     norm     the normalisation layers' weights and biases and the head train
+(bitfit and norm keep BatchNorm's running statistics as loaded, as a frozen backbone does)
 """
 from __future__ import annotations
 

@@ -338,6 +338,12 @@ def test_bitfit_and_norm_subsets():
     assert names == {f"{n}.{w}" for n in bn for w in ("weight", "bias")}
     trainable, total = count_parameters(model)
     assert trainable == sum(2 * model.get_submodule(n).num_features for n in bn) < total
+    model.train()  # BatchNorm statistics stay frozen; affine parameters train
+    assert all(not m.training for n, m in model.named_modules() if n in bn)
+    assert model.features[0][1].weight.requires_grad
+    trainable_subset(model, "bias", freeze_stats=False)
+    model.train()
+    assert all(m.training for m in model.modules())
     with pytest.raises(ValueError, match="unknown subset 'lora'"):
         trainable_subset(model, "lora")
 

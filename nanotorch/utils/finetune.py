@@ -165,15 +165,17 @@ def is_norm_layer(module: nn.Module) -> bool:
     return isinstance(module, (_BatchNorm, nn.LayerNorm, nn.GroupNorm))
 
 
-def trainable_subset(model: nn.Module, subset: str = "bias", *, head: bool = True
-                     ) -> list[str]:
+def trainable_subset(model: nn.Module, subset: str = "bias", *, head: bool = True,
+                     freeze_stats: bool = True) -> list[str]:
     """Make only one kind of parameter trainable; return the trainable names.
 
     ``subset``: ``"bias"`` (BitFit: every bias), ``"norm"`` (the weights and biases of
     normalisation layers: BatchNorm, LayerNorm, ...) or ``"head"`` (none besides the head).
     ``head=True`` also trains the classifier head (``head_name``), which a new task needs.
-    Nothing is put in eval mode: BatchNorm layers keep training their statistics (their
-    affine parameters are trainable in both subsets)."""
+    ``freeze_stats``: BatchNorm layers keep their running statistics (eval mode through
+    ``train()``, as ``freeze`` does) while their affine parameters train; False lets
+    them re-estimate the statistics on the new data (unstable on small batches and
+    feature maps: on the bundled data it cost MobileNetV2 20 points of accuracy)."""
     if subset not in SUBSETS:
         raise ValueError(f"trainable_subset: unknown subset {subset!r}; expected one of "
                          f"{list(SUBSETS)}")
@@ -189,4 +191,10 @@ def trainable_subset(model: nn.Module, subset: str = "bias", *, head: bool = Tru
         p.requires_grad_(keep)
         if keep:
             names.append(name)
+    if freeze_stats:
+        from ..nn.modules.batchnorm import _BatchNorm
+        for name, m in model.named_modules():
+            if isinstance(m, _BatchNorm) and not (head_prefix and name.startswith(head_prefix)):
+                m._frozen_eval = True
+                m.training = False
     return names
