@@ -341,3 +341,27 @@ def test_broadcast_gradient_is_summed():
     assert a.grad.shape == (3, 1) and b.grad.shape == (4,)
     np.testing.assert_array_equal(a.grad.numpy(), np.full((3, 1), 4.0))
     np.testing.assert_array_equal(b.grad.numpy(), np.full(4, 3.0))
+
+
+def test_function_backward_gets_a_zero_grad_for_a_trailing_non_differentiable_output():
+    class SortIdx(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, v):
+            out, idx = torch.sort(v)
+            ctx.mark_non_differentiable(idx)
+            ctx.save_for_backward(idx)
+            return out, idx
+
+        @staticmethod
+        def backward(ctx, grad_out, grad_idx):
+            assert grad_idx.shape == grad_out.shape and not grad_idx.any()
+            (idx,) = ctx.saved_tensors
+            grad = torch.zeros_like(grad_out)
+            grad[idx] = grad_out
+            return grad
+
+    v = torch.tensor([3.0, -1.0, 2.0], requires_grad=True)
+    s, i = SortIdx.apply(v)
+    assert not i.requires_grad
+    (s * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert v.grad.tolist() == [3.0, 1.0, 2.0]

@@ -125,9 +125,12 @@ class FunctionCtx(Node):
         self.materialize_grads = bool(value)
 
     def _run_backward(self, grads):
+        missing = len(self._output_meta) - len(grads)
+        if missing > 0:  # outputs after the last one in the graph (non-differentiable ones)
+            grads = tuple(grads) + (None,) * missing
         if self.materialize_grads:
             from ..creation import zeros
-            grads = tuple(zeros(m[0], dtype=m[1]) if g is None else g
+            grads = tuple(zeros(m[0], dtype=m[1]) if g is None and m is not None else g
                           for g, m in zip(grads, self._output_meta))
         out = self._function.backward(self, *grads)
         if not isinstance(out, tuple):
