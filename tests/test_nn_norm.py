@@ -37,6 +37,22 @@ def _check_state(m, tm, dtype):
         _close(a, b, dtype)
 
 
+def _run_both(m, tm, xv, gv, dtype):
+    """Forward ``xv`` through both modules and backpropagate ``gv``: outputs, input and
+    parameter gradients and running statistics agree. Returns both outputs."""
+    x = nt.tensor(xv, requires_grad=True)
+    tx = torch.from_numpy(xv).requires_grad_(True)
+    y, ty = m(x), tm(tx)
+    _close(y, ty, dtype)
+    y.backward(nt.tensor(gv))
+    ty.backward(torch.from_numpy(gv))
+    _close(x.grad, tx.grad, dtype)
+    for p, tp in zip(m.parameters(), tm.parameters()):
+        _close(p.grad, tp.grad, dtype)
+    _check_state(m, tm, dtype)
+    return y, ty
+
+
 SHAPES = {"BatchNorm1d": [(6, 3), (4, 3, 5)], "BatchNorm2d": [(4, 3, 5, 2)]}
 
 
@@ -51,30 +67,12 @@ def test_batchnorm_train_eval_parity(cls_name, shape, dtype, opts):
     for step in range(3):  # several train steps update the running statistics
         xv = (rng.standard_normal(shape) * 2 + step).astype(dtype)
         gv = rng.standard_normal(shape).astype(dtype)
-        x = nt.tensor(xv, requires_grad=True)
-        tx = torch.from_numpy(xv).requires_grad_(True)
-        y, ty = m(x), tm(tx)
+        y, ty = _run_both(m, tm, xv, gv, dtype)
         assert type(y.grad_fn).__name__ == type(ty.grad_fn).__name__ == "NativeBatchNormBackward0"
-        _close(y, ty, dtype)
-        y.backward(nt.tensor(gv))
-        ty.backward(torch.from_numpy(gv))
-        _close(x.grad, tx.grad, dtype)
-        for p, tp in zip(m.parameters(), tm.parameters()):
-            _close(p.grad, tp.grad, dtype)
-        _check_state(m, tm, dtype)
     m.eval(), tm.eval()
     xv = rng.standard_normal(shape).astype(dtype)
     gv = rng.standard_normal(shape).astype(dtype)
-    x = nt.tensor(xv, requires_grad=True)
-    tx = torch.from_numpy(xv).requires_grad_(True)
-    y, ty = m(x), tm(tx)
-    _close(y, ty, dtype)
-    y.backward(nt.tensor(gv))
-    ty.backward(torch.from_numpy(gv))
-    _close(x.grad, tx.grad, dtype)
-    for p, tp in zip(m.parameters(), tm.parameters()):
-        _close(p.grad, tp.grad, dtype)
-    _check_state(m, tm, dtype)  # eval leaves the statistics alone
+    _run_both(m, tm, xv, gv, dtype)  # and eval leaves the statistics alone
 
 
 def test_batchnorm_frozen_affine_gets_no_grads():
