@@ -319,6 +319,15 @@ def test_training_loop_matches_torch():
     np.testing.assert_allclose(w.detach().numpy(), wt.detach().numpy(), rtol=1e-10)
 
 
+def _assert_same_value_error(name, kwargs):
+    """Constructing optimizer ``name`` with ``kwargs`` raises torch's ValueError message."""
+    with pytest.raises(ValueError) as ref:
+        getattr(torch.optim, name)([torch.nn.Parameter(torch.zeros(1))], **kwargs)
+    with pytest.raises(ValueError) as ours:
+        getattr(optim, name)([nt.nn.Parameter(nt.zeros(1))], **kwargs)
+    assert str(ours.value) == str(ref.value)
+
+
 @pytest.mark.parametrize("name,kwargs", [
     ("SGD", dict(lr=-0.1)),
     ("SGD", dict(momentum=-0.5)),
@@ -333,11 +342,7 @@ def test_training_loop_matches_torch():
     ("AdamW", dict(betas=(-0.5, 0.999))),
 ])
 def test_argument_errors_match_torch(name, kwargs):
-    with pytest.raises(ValueError) as ref:
-        getattr(torch.optim, name)([torch.nn.Parameter(torch.zeros(1))], **kwargs)
-    with pytest.raises(ValueError) as ours:
-        getattr(optim, name)([nt.nn.Parameter(nt.zeros(1))], **kwargs)
-    assert str(ours.value) == str(ref.value)
+    _assert_same_value_error(name, kwargs)
 
 
 def test_param_list_errors():
@@ -534,11 +539,7 @@ def test_more_optimizers_reject_integer_params(name):
     ("RAdam", dict(betas=(-0.1, 0.9))), ("RAdam", dict(eps=-1.0)),
 ], ids=str)
 def test_more_argument_errors_match_torch(name, kwargs):
-    with pytest.raises(ValueError) as ref:
-        getattr(torch.optim, name)([torch.nn.Parameter(torch.zeros(1))], **kwargs)
-    with pytest.raises(ValueError) as ours:
-        getattr(optim, name)([nt.nn.Parameter(nt.zeros(1))], **kwargs)
-    assert str(ours.value) == str(ref.value)
+    _assert_same_value_error(name, kwargs)
 
 
 def test_adagrad_creates_state_at_construction_like_torch():
