@@ -42,6 +42,7 @@ def curves(rows: list[dict], path: Path, title: str = "") -> None:
     def series(key):
         return [np.nan if r.get(key) is None else r[key] for r in rows]
 
+    from matplotlib.ticker import MaxNLocator
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8, 3.2), dpi=DPI)
     for ax, what in ((ax_loss, "loss"), (ax_acc, "acc")):
         ax.plot(epochs, series(f"train_{what}"), "o-", label="train", markersize=3)
@@ -50,8 +51,7 @@ def curves(rows: list[dict], path: Path, title: str = "") -> None:
         ax.set_ylabel("accuracy" if what == "acc" else "cross-entropy loss")
         ax.grid(alpha=0.3)
         ax.legend()
-        if len(epochs) < 12:
-            ax.set_xticks(epochs)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
