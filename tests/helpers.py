@@ -5,6 +5,9 @@ differences of ``<v, fn(x)>`` for a random upstream ``v``, in float64. Use small
 it evaluates ``fn`` twice per input element."""
 from __future__ import annotations
 
+import gzip
+import struct
+
 import numpy as np
 
 import nanotorch as nt
@@ -152,3 +155,27 @@ def network_terms(model, passes=2):
     tensors = model.values() if isinstance(model, dict) else model.parameters()
     fan_ins = [int(np.prod(tuple(t.shape)[1:])) for t in tensors if len(t.shape) >= 2]
     return passes * len(fan_ins) * max(fan_ins)
+
+
+# IDX files (the MNIST format) ------------------------------------------------------------
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
+              0x0E: ">f8"}
+
+
+def idx_bytes(arr, type_code=0x08):
+    """``arr`` as an IDX file: magic (``type_code``, ndim), big-endian sizes and data."""
+    arr = np.asarray(arr)
+    header = bytes([0, 0, type_code, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    return header + arr.astype(_IDX_TYPES[type_code]).tobytes()
+
+
+def write_file(path, payload, gz):
+    """Write ``payload`` to ``path`` (gzipped to ``path.gz`` when ``gz``); the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if gz:
+        path = path.with_name(path.name + ".gz")
+        with gzip.open(path, "wb") as f:
+            f.write(payload)
+    else:
+        path.write_bytes(payload)
+    return path

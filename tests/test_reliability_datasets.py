@@ -1,15 +1,15 @@
 """Datasets on bad data: empty class folders, unreadable images, label files that do not
 match their image files, corrupt archives. Each gives a clear error naming the file(s) and
 the values, or, where a flag asks for it, a skip that is reported."""
-import gzip
 import os
-import struct
 import warnings
 
 import numpy as np
 import pytest
 
 Image = pytest.importorskip("PIL.Image")
+
+from helpers import idx_bytes, write_file  # noqa: E402
 
 from nanotorch.utils.data import DataLoader  # noqa: E402
 from nanotorch.vision import (  # noqa: E402
@@ -179,28 +179,14 @@ def test_on_error_flag_is_checked(tmp_path):
 # ------------------------------------------------------------------ IDX label files
 
 
-def _idx(arr):
-    header = bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    return header + arr.astype(np.uint8).tobytes()
-
-
-def _write(path, payload, gz):
-    if gz:
-        path = path.with_name(path.name + ".gz")
-        with gzip.open(path, "wb") as f:
-            f.write(payload)
-    else:
-        path.write_bytes(payload)
-    return path
-
-
 @pytest.mark.parametrize("gz", [True, False])
 @pytest.mark.parametrize("n_images,n_labels", [(5, 4), (5, 6), (0, 3), (3, 0)])
 def test_idx_label_count_mismatch_names_counts_and_files(tmp_path, gz, n_images, n_labels):
     rng = np.random.default_rng(0)
-    img = _write(tmp_path / "train-images-idx3-ubyte",
-                 _idx(rng.integers(0, 256, (n_images, 28, 28))), gz)
-    lbl = _write(tmp_path / "train-labels-idx1-ubyte", _idx(rng.integers(0, 10, n_labels)), gz)
+    img = write_file(tmp_path / "train-images-idx3-ubyte",
+                     idx_bytes(rng.integers(0, 256, (n_images, 28, 28))), gz)
+    lbl = write_file(tmp_path / "train-labels-idx1-ubyte",
+                     idx_bytes(rng.integers(0, 10, n_labels)), gz)
     with pytest.raises(ValueError) as info:
         MNIST(tmp_path)
     msg = str(info.value)
@@ -211,8 +197,8 @@ def test_idx_label_count_mismatch_names_counts_and_files(tmp_path, gz, n_images,
 def test_idx_label_mismatch_in_test_split_of_fashion_mnist(tmp_path):
     raw = tmp_path / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
-    _write(raw / "t10k-images-idx3-ubyte", _idx(np.zeros((4, 28, 28))), True)
-    _write(raw / "t10k-labels-idx1-ubyte", _idx(np.zeros(2)), True)
+    write_file(raw / "t10k-images-idx3-ubyte", idx_bytes(np.zeros((4, 28, 28))), True)
+    write_file(raw / "t10k-labels-idx1-ubyte", idx_bytes(np.zeros(2)), True)
     with pytest.raises(ValueError, match=r"FashionMNIST: 4 images in .*t10k-images.* but 2 "
                                          r"labels in .*t10k-labels"):
         FashionMNIST(tmp_path, train=False)
@@ -221,8 +207,8 @@ def test_idx_label_mismatch_in_test_split_of_fashion_mnist(tmp_path):
 def test_idx_matching_counts_load(tmp_path):
     rng = np.random.default_rng(1)
     images, labels = rng.integers(0, 256, (3, 28, 28)), rng.integers(0, 10, 3)
-    _write(tmp_path / "train-images-idx3-ubyte", _idx(images), False)
-    _write(tmp_path / "train-labels-idx1-ubyte", _idx(labels), False)
+    write_file(tmp_path / "train-images-idx3-ubyte", idx_bytes(images), False)
+    write_file(tmp_path / "train-labels-idx1-ubyte", idx_bytes(labels), False)
     ds = MNIST(tmp_path)
     assert len(ds) == 3 and np.array_equal(ds.targets, labels)
 
@@ -233,8 +219,8 @@ def test_idx_matching_counts_load(tmp_path):
     (b"\x00\x00\x08\x01\x00\x00", r"truncated IDX header \(6 bytes, need 8\)"),
 ])
 def test_idx_empty_or_cut_label_file(tmp_path, payload, match):
-    _write(tmp_path / "train-images-idx3-ubyte", _idx(np.zeros((2, 28, 28))), False)
-    lbl = _write(tmp_path / "train-labels-idx1-ubyte", payload, False)
+    write_file(tmp_path / "train-images-idx3-ubyte", idx_bytes(np.zeros((2, 28, 28))), False)
+    lbl = write_file(tmp_path / "train-labels-idx1-ubyte", payload, False)
     with pytest.raises(ValueError, match=match) as info:
         MNIST(tmp_path)
     assert str(lbl) in str(info.value)

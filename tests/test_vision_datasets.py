@@ -1,15 +1,15 @@
 """Datasets and image reading: class folders, IDX files, npz files and the shipped assets."""
 
-import gzip
 import os
 import re
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 Image = pytest.importorskip("PIL.Image")
+
+from helpers import idx_bytes, write_file  # noqa: E402
 
 from nanotorch.vision import (  # noqa: E402
     MNIST,
@@ -156,28 +156,12 @@ def test_image_folder_bad_arguments(tmp_path):
 # ------------------------------------------------------------------- IDX files
 
 
-def _idx_bytes(arr, type_code=0x08):
-    header = bytes([0, 0, type_code, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    return header + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
-
-
-def _write(path, payload, gz):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if gz:
-        path = path.with_name(path.name + ".gz")
-        with gzip.open(path, "wb") as f:
-            f.write(payload)
-    else:
-        path.write_bytes(payload)
-    return path
-
-
 def _write_split(folder, prefix="train", n=7, gz=True, seed=0):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
     labels = rng.integers(0, 10, n).astype(np.uint8)
-    _write(folder / f"{prefix}-images-idx3-ubyte", _idx_bytes(images), gz)
-    _write(folder / f"{prefix}-labels-idx1-ubyte", _idx_bytes(labels), gz)
+    write_file(folder / f"{prefix}-images-idx3-ubyte", idx_bytes(images), gz)
+    write_file(folder / f"{prefix}-labels-idx1-ubyte", idx_bytes(labels), gz)
     return images, labels
 
 
@@ -209,32 +193,32 @@ def test_fashion_mnist_torchvision_layout(tmp_path):
 
 def test_idx_wrong_magic(tmp_path):
     _write_split(tmp_path)
-    labels_as_images = _idx_bytes(np.zeros((7, 28), np.uint8))  # magic 2050, not 2051
-    _write(tmp_path / "train-images-idx3-ubyte", labels_as_images, True)
+    labels_as_images = idx_bytes(np.zeros((7, 28), np.uint8))  # magic 2050, not 2051
+    write_file(tmp_path / "train-images-idx3-ubyte", labels_as_images, True)
     with pytest.raises(ValueError, match="magic number 2051.*got 2050"):
         MNIST(tmp_path)
-    _write(tmp_path / "train-images-idx3-ubyte", b"\x01\x02" + labels_as_images[2:], True)
+    write_file(tmp_path / "train-images-idx3-ubyte", b"\x01\x02" + labels_as_images[2:], True)
     with pytest.raises(ValueError, match="bad magic number 0x0102"):
         MNIST(tmp_path)
 
 
 def test_idx_wrong_length(tmp_path):
     images, _ = _write_split(tmp_path)
-    payload = _idx_bytes(images)
-    _write(tmp_path / "train-images-idx3-ubyte", payload[:-5], True)
+    payload = idx_bytes(images)
+    write_file(tmp_path / "train-images-idx3-ubyte", payload[:-5], True)
     with pytest.raises(ValueError, match=r"shape \(7, 28, 28\).*has 5499 bytes"):
         MNIST(tmp_path)
-    _write(tmp_path / "train-images-idx3-ubyte", payload[:10], True)
+    write_file(tmp_path / "train-images-idx3-ubyte", payload[:10], True)
     with pytest.raises(ValueError, match="truncated IDX header"):
         MNIST(tmp_path)
 
 
 def test_idx_count_mismatch_and_bad_labels(tmp_path):
     _write_split(tmp_path)
-    _write(tmp_path / "train-labels-idx1-ubyte", _idx_bytes(np.zeros(6, np.uint8)), True)
+    write_file(tmp_path / "train-labels-idx1-ubyte", idx_bytes(np.zeros(6, np.uint8)), True)
     with pytest.raises(ValueError, match="7 images .* but 6 labels"):
         MNIST(tmp_path)
-    _write(tmp_path / "train-labels-idx1-ubyte", _idx_bytes(np.full(7, 10, np.uint8)), True)
+    write_file(tmp_path / "train-labels-idx1-ubyte", idx_bytes(np.full(7, 10, np.uint8)), True)
     with pytest.raises(ValueError, match="label 10 out of range"):
         MNIST(tmp_path)
 
@@ -249,10 +233,11 @@ def test_idx_corrupt_gzip(tmp_path):
 
 def test_read_idx_other_dtypes(tmp_path):
     arr = np.arange(-6, 6, dtype=np.int32).reshape(3, 4)
-    out = read_idx(_write(tmp_path / "a.idx", _idx_bytes(arr, 0x0C), False))
+    out = read_idx(write_file(tmp_path / "a.idx", idx_bytes(arr, 0x0C), False))
     assert out.dtype == np.int32 and out.dtype.isnative and np.array_equal(out, arr)
     arr = np.linspace(-1, 1, 5)
-    assert np.array_equal(read_idx(_write(tmp_path / "b.idx.gz", _idx_bytes(arr, 0x0E), True)), arr)
+    path = write_file(tmp_path / "b.idx.gz", idx_bytes(arr, 0x0E), True)
+    assert np.array_equal(read_idx(path), arr)
 
 
 def test_download_is_refused(tmp_path):
