@@ -53,7 +53,7 @@ class _Workers:
             self.shutdown()
             raise
 
-    def shutdown(self):
+    def shutdown(self, join_timeout=JOIN_TIMEOUT):
         if self.closed:
             return
         self.closed = True
@@ -64,7 +64,7 @@ class _Workers:
             except (OSError, ValueError):
                 pass
         for p in self.processes:
-            p.join(JOIN_TIMEOUT)
+            p.join(join_timeout)
             if p.is_alive():
                 p.terminate()
                 p.join()
@@ -90,13 +90,9 @@ class MultiProcessIter:
     def __iter__(self):
         return self
 
-    def __len__(self):
-        return self._length
-
     def _reset(self, loader, first=False):
         """Start an epoch: a fresh sampler pass; persistent workers restart their dataset
         after sending back what the last epoch left in flight."""
-        self._length = len(loader)
         self._sampler_iter = iter(loader._index_sampler)
         self._send_idx = self._rcvd_idx = 0
         self._task_info = {}        # task index -> (worker id,) or (worker id, data)
@@ -144,7 +140,7 @@ class MultiProcessIter:
             except queue.Empty:
                 waited += wait
             if self._timeout > 0 and waited >= self._timeout:
-                self._stop()
+                self._stop(force=True)
                 raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
             dead = [p for p, active in zip(self._workers.processes, self._active)
                     if active and not p.is_alive()]
@@ -156,7 +152,11 @@ class MultiProcessIter:
                                    f"(exit code(s) {codes})")
 
     def _stop(self, force=False):
-        if force or not self._persistent:
+        """End the workers: at the end of an epoch unless persistent; with ``force`` (a
+        worker died or is stuck past ``timeout``) at once, not waiting for them to finish."""
+        if force:
+            self._workers.shutdown(join_timeout=0.1)
+        elif not self._persistent:
             self._workers.shutdown()
 
     def __next__(self):
