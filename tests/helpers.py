@@ -179,3 +179,17 @@ def write_file(path, payload, gz):
     else:
         path.write_bytes(payload)
     return path
+
+
+def assert_owned(arr, where=None):
+    """Writable, C-contiguous, backed by memory of its own: an ndarray or the bytearray the
+    safetensors package copies a tensor into (never a file mapping or immutable bytes)."""
+    assert isinstance(arr, np.ndarray), where
+    assert arr.flags.writeable and arr.flags.c_contiguous, where
+    owner = arr
+    while isinstance(owner, np.ndarray) and owner.base is not None:
+        owner = owner.base
+    if isinstance(owner, memoryview):
+        owner = owner.obj
+    assert isinstance(owner, (np.ndarray, bytearray)) and not isinstance(owner, np.memmap), \
+        (where, owner)

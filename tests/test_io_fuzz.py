@@ -14,6 +14,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from helpers import assert_owned
 
 from nanotorch.io import WeightFileError, load_arrays, load_torch_file, save_arrays
 
@@ -53,19 +54,6 @@ def _mutate(data: bytes, rng: random.Random, hot: int) -> tuple[bytes, int]:
     if kind == "junk":
         return rng.randbytes(rng.randint(0, 2 * len(b))), 0
     return bytes(b) + rng.randbytes(rng.randint(1, 16)), len(b)
-
-
-def _check_owned(arr, where):
-    """Writable, C-contiguous, backed by memory of its own: an ndarray or the bytearray the
-    safetensors package copies a tensor into (never a file mapping or immutable bytes)."""
-    assert isinstance(arr, np.ndarray), where
-    assert arr.flags.writeable and arr.flags.c_contiguous, where
-    owner = arr
-    while isinstance(owner, np.ndarray) and owner.base is not None:
-        owner = owner.base
-    if isinstance(owner, memoryview):
-        owner = owner.obj
-    assert isinstance(owner, (np.ndarray, bytearray)) and not isinstance(owner, np.memmap), where
 
 
 # ----------------------------------------------------------------------------- safetensors
@@ -118,7 +106,7 @@ def test_fuzz_safetensors(tmp_path):
         verdicts["ok"] += 1
         assert isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values()), seed
         for name, arr in got.items():
-            _check_owned(arr, (seed, name))
+            assert_owned(arr, (seed, name))
         if first >= header_end and len(corrupted) == len(data):  # only tensor bytes changed
             assert meta == {"k": "v", "format": "pt"}, seed
             assert {k: (v.dtype, v.shape) for k, v in got.items()} == {
@@ -246,7 +234,7 @@ def _run_torch_cases(torch, bad, cases):
             continue
         verdicts["ok"] += 1
         for where, arr in _walk(got):
-            _check_owned(arr, (seed, where))
+            assert_owned(arr, (seed, where))
         ok, ref = _torch_load(torch, bad)
         if ok:
             _same_as_torch(torch, got, ref, f"seed {seed}")

@@ -7,6 +7,7 @@ import struct
 
 import numpy as np
 import pytest
+from helpers import assert_owned
 
 from nanotorch.io import (
     WeightFileError,
@@ -44,19 +45,6 @@ def _sample(dtype, shape, rng):
     return rng.standard_normal(shape).astype(dtype)
 
 
-def _assert_owned(arr):
-    """Writable and C-contiguous, in memory of its own: an ndarray or the bytearray the
-    safetensors package copies each tensor into, never the file's mapping."""
-    assert isinstance(arr, np.ndarray)
-    assert arr.flags.writeable and arr.flags.c_contiguous
-    owner = arr
-    while isinstance(owner, np.ndarray) and owner.base is not None:
-        owner = owner.base
-    if isinstance(owner, memoryview):
-        owner = owner.obj
-    assert isinstance(owner, (np.ndarray, bytearray)) and not isinstance(owner, np.memmap), owner
-
-
 def _raw_file(path, header, data=b"", raw_header=None):
     blob = raw_header if raw_header is not None else json.dumps(header).encode()
     path.write_bytes(struct.pack("<Q", len(blob)) + blob + data)
@@ -86,7 +74,7 @@ def test_round_trip_all_dtypes_and_layouts(tmp_path, arrays):
         assert got[name].shape == ref.shape, name
         assert got[name].dtype == ref.dtype.newbyteorder("="), name
         np.testing.assert_array_equal(got[name], ref, err_msg=name)
-        _assert_owned(got[name])
+        assert_owned(got[name])
 
 
 def test_arrays_are_independent_and_writable(tmp_path):
@@ -132,7 +120,7 @@ def test_we_read_library_files(tmp_path):
     for name, arr in tensors.items():
         assert got[name].dtype == arr.dtype
         np.testing.assert_array_equal(got[name], arr)
-        _assert_owned(got[name])
+        assert_owned(got[name])
 
 
 def test_bf16_loads_as_float32(tmp_path):
@@ -143,7 +131,7 @@ def test_bf16_loads_as_float32(tmp_path):
     got, _ = load_arrays(_raw_file(tmp_path / "bf.safetensors", header, bits.tobytes()))
     assert got["w"].dtype == np.float32 and got["w"].shape == (2, 3)
     np.testing.assert_array_equal(got["w"].ravel(), ref_exact)
-    _assert_owned(got["w"])
+    assert_owned(got["w"])
 
 
 def test_bool_bytes_other_than_one_are_normalised(tmp_path):
