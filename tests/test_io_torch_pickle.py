@@ -197,22 +197,29 @@ def test_parameters_and_tensor_attributes(tmp_path, fmt):
     _assert_same(got["params"], [x.detach() for x in ref["params"]])
 
 
+def _rewrite_zip(src_path, dst_path, edit):
+    """Copy a zip archive, each member's bytes through ``edit(name, data)``; ``dst_path``."""
+    with zipfile.ZipFile(src_path) as src, zipfile.ZipFile(dst_path, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, edit(info.filename, src.read(info)))
+    return dst_path
+
+
 @pytest.mark.parametrize(
     "dtype", [torch.float32, torch.float64, torch.int64, torch.float16, torch.bfloat16]
 )
 def test_big_endian_zip(tmp_path, dtype):
     t = (torch.arange(10) * 3 - 7).to(dtype)
     path = _save({"a": t}, tmp_path / "le.pt", "zip")
-    src = zipfile.ZipFile(path)
-    be_path = tmp_path / "be.pt"
-    with zipfile.ZipFile(be_path, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename.endswith("/byteorder"):
-                data = b"big"
-            elif "/data/" in info.filename:
-                data = np.frombuffer(data, np.dtype(f"u{t.element_size()}")).byteswap().tobytes()
-            dst.writestr(info.filename, data)
+
+    def big_endian(name, data):
+        if name.endswith("/byteorder"):
+            return b"big"
+        if "/data/" in name:
+            return np.frombuffer(data, np.dtype(f"u{t.element_size()}")).byteswap().tobytes()
+        return data
+
+    be_path = _rewrite_zip(path, tmp_path / "be.pt", big_endian)
     got = load_torch_file(be_path)["a"]
     _assert_same(got, t)
     _assert_same(got, torch.load(be_path, weights_only=True)["a"])
@@ -318,14 +325,9 @@ def test_payload_saved_by_torch_is_refused(tmp_path, marker, fmt, name):
 @pytest.mark.parametrize("protocol", [2, 4])
 def test_payload_in_zip_data_pkl(tmp_path, marker, protocol):
     good = _save({"w": torch.ones(2)}, tmp_path / "good.pt", "zip")
-    src = zipfile.ZipFile(good)
-    path = tmp_path / "evil.pt"
-    with zipfile.ZipFile(path, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename.endswith("/data.pkl"):
-                data = pickle.dumps({"w": _Evil(os.system, f"touch {marker}")}, protocol=protocol)
-            dst.writestr(info.filename, data)
+    evil = pickle.dumps({"w": _Evil(os.system, f"touch {marker}")}, protocol=protocol)
+    path = _rewrite_zip(good, tmp_path / "evil.pt",
+                        lambda name, data: evil if name.endswith("/data.pkl") else data)
     _expect_unsafe(path, "posix.system")
 
 
