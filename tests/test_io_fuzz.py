@@ -84,30 +84,45 @@ def _lib_load(path):
         return None
 
 
-def test_fuzz_safetensors(tmp_path):
-    src = tmp_path / "ok.safetensors"
-    arrays = _safetensors_sample(src)
+def _load_mutants(src, seeds, verdicts):
+    """Corrupt the safetensors file ``src`` once per seed (into ``bad.safetensors`` beside
+    it) and load it. A refusal must be a WeightFileError naming the file; each outcome is
+    counted in ``verdicts`` and yielded as ``(seed, path, whether the first change is past
+    the header, whether the length is unchanged, (arrays, metadata) or None, the error or
+    None)``."""
     data = src.read_bytes()
     header_end = 8 + struct.unpack("<Q", data[:8])[0]
-    bad = tmp_path / "bad.safetensors"
-    verdicts = {"ok": 0, "error": 0}
-    for seed in range(120):
-        rng = random.Random(seed)
-        corrupted, first = _mutate(data, rng, header_end)
+    bad = src.with_name("bad.safetensors")
+    for seed in seeds:
+        corrupted, first = _mutate(data, random.Random(seed), header_end)
         bad.write_bytes(corrupted)
+        same_length = len(corrupted) == len(data)
         try:
-            got, meta = load_arrays(bad)
+            loaded = load_arrays(bad)
         except WeightFileError as e:
             assert str(bad) in str(e), seed
             verdicts["error"] += 1
+            yield seed, bad, first >= header_end, same_length, None, e
+            continue
+        verdicts["ok"] += 1
+        yield seed, bad, first >= header_end, same_length, loaded, None
+
+
+def test_fuzz_safetensors(tmp_path):
+    src = tmp_path / "ok.safetensors"
+    arrays = _safetensors_sample(src)
+    verdicts = {"ok": 0, "error": 0}
+    for seed, bad, in_tensors, same_length, loaded, e in _load_mutants(src, range(120),
+                                                                       verdicts):
+        if e is not None:
             if "duplicate key" not in str(e):  # the package takes the last of duplicate keys
                 assert _lib_load(bad) is None, f"seed {seed}: library loads what we reject ({e})"
             continue
-        verdicts["ok"] += 1
+        got, meta = loaded
         assert isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values()), seed
         for name, arr in got.items():
             assert_owned(arr, (seed, name))
-        if first >= header_end and len(corrupted) == len(data):  # only tensor bytes changed
+        if in_tensors and same_length:  # only tensor bytes changed
             assert meta == {"k": "v", "format": "pt"}, seed
             assert {k: (v.dtype, v.shape) for k, v in got.items()} == {
                 k: (v.dtype, v.shape) for k, v in arrays.items()
@@ -132,20 +147,11 @@ def test_fuzz_checksummed_safetensors(tmp_path):
         "m": np.array([True, False]),
     }
     save_arrays(arrays, src, metadata={"k": "v"})
-    data = src.read_bytes()
-    header_end = 8 + struct.unpack("<Q", data[:8])[0]
-    bad = tmp_path / "bad.safetensors"
     verdicts = {"ok": 0, "error": 0}
-    for seed in range(80):
-        corrupted, _ = _mutate(data, random.Random(500 + seed), header_end)
-        bad.write_bytes(corrupted)
-        try:
-            got, meta = load_arrays(bad)
-        except WeightFileError as e:
-            assert str(bad) in str(e), seed
-            verdicts["error"] += 1
+    for seed, _, _, _, loaded, _ in _load_mutants(src, range(500, 580), verdicts):
+        if loaded is None:
             continue
-        verdicts["ok"] += 1
+        got, meta = loaded
         assert meta == {"k": "v"} and list(got) == list(arrays), seed
         for name, arr in arrays.items():
             np.testing.assert_array_equal(got[name], arr, err_msg=f"seed {seed} {name}")
