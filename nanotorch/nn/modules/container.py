@@ -83,6 +83,8 @@ class Sequential(Module):
         return m
 
     def forward(self, input):
+        if _fusion is not None and getattr(input, "ndim", 0) == 4:
+            return _fusion.fused_sequential(self, input)
         for module in self._modules.values():
             input = module(input)
         return input
@@ -297,3 +299,7 @@ def _param_summary(p, type_name):
 
 def _as_param(value):
     return value if isinstance(value, Parameter) else Parameter(value)
+
+
+# imported last: the fusion module needs the layer classes, which need this module
+from . import _fusion  # noqa: E402
