@@ -62,6 +62,13 @@ def test_batch_norm_train(dt, shape, affine):
     _close(rv.numpy().astype(dt), var.astype(np.float64) * count / (count - 1), dt)
 
     gx, gw, gb = K.batch_norm_backward(g, x, mean, invstd, w, True, affine, affine)
+    _close_grads((gx, gw, gb), (tx, tw, tb), affine, dt)
+
+
+def _close_grads(grads, leaves, affine, dt):
+    """Kernel gradients (input, weight, bias) match torch's leaves'; None without affine."""
+    gx, gw, gb = grads
+    tx, tw, tb = leaves
     _close(gx, tx.grad, dt)
     if affine:
         _close(gw, tw.grad, dt)
@@ -161,12 +168,7 @@ def test_layer_norm(dt, shape, nd, affine):
     _close(mean, t_mean.reshape(batch), dt)
     _close(invstd, t_rstd.reshape(batch), dt)
     gx, gw, gb = K.layer_norm_backward(g, x, mean, invstd, w, nd, True, affine, affine)
-    _close(gx, tx.grad, dt)
-    if affine:
-        _close(gw, tw.grad, dt)
-        _close(gb, tb.grad, dt)
-    else:
-        assert gw is None and gb is None
+    _close_grads((gx, gw, gb), (tx, tw, tb), affine, dt)
 
 
 def test_layer_norm_backward_partial_and_weight_only():
