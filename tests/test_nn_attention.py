@@ -193,6 +193,12 @@ def test_multihead_attention_errors():
         m(x, x, x, key_padding_mask=nt.zeros(2, 3, dtype=nt.int64))
 
 
+def _mask_kwargs(mask_name, size, padding_name, padding):
+    """Forward kwargs for (nanotorch, torch): a causal ``size`` mask and a key-padding mask."""
+    return tuple({mask_name: lib.nn.Transformer.generate_square_subsequent_mask(size),
+                  padding_name: lib.tensor(padding)} for lib in (nt, torch))
+
+
 # Transformer layers ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kw", [{}, {"norm_first": True, "activation": "gelu",
@@ -209,10 +215,7 @@ def test_transformer_encoder_matches_torch(kw):
     x, xt = pair(rng, (3, 5, 16) if kw.get("batch_first") else (5, 3, 16))
     padding = np.zeros((3, 5), bool)
     padding[0, 3:] = True
-    kwargs = ({"mask": nn.Transformer.generate_square_subsequent_mask(5),
-               "src_key_padding_mask": nt.tensor(padding)},
-              {"mask": torch.nn.Transformer.generate_square_subsequent_mask(5),
-               "src_key_padding_mask": torch.tensor(padding)})
+    kwargs = _mask_kwargs("mask", 5, "src_key_padding_mask", padding)
     assert_same_run(ours, theirs, ([x], [xt]), kwargs)
 
 
@@ -240,10 +243,7 @@ def test_transformer_matches_torch():
     tgt, tgt_t = pair(rng, (4, 2, 16))
     memory_padding = np.zeros((2, 6), bool)
     memory_padding[1, 4:] = True
-    kwargs = ({"tgt_mask": nn.Transformer.generate_square_subsequent_mask(4),
-               "memory_key_padding_mask": nt.tensor(memory_padding)},
-              {"tgt_mask": torch.nn.Transformer.generate_square_subsequent_mask(4),
-               "memory_key_padding_mask": torch.tensor(memory_padding)})
+    kwargs = _mask_kwargs("tgt_mask", 4, "memory_key_padding_mask", memory_padding)
     assert_same_run(ours, theirs, ([src, tgt], [src_t, tgt_t]), kwargs)
     with pytest.raises(RuntimeError, match="the batch number of src and tgt must be equal"):
         ours(src, tgt[:, :1])
