@@ -175,22 +175,36 @@ def test_state_dict_roundtrip_continues_identically(name, kwargs):
         assert set(sd_n["state"][i]) == set(sd_t["state"][i])
 
     # restore into fresh parameters and a fresh optimizer, then keep going
-    resumed = [nt.nn.Parameter(nt.tensor(p.detach().numpy().copy())) for p in ours]
-    opt_r = getattr(optim, name)([{"params": resumed[:1]}, {"params": resumed[1:]}], lr=1.0)
-    opt_r.load_state_dict(sd_n)
+    resumed, opt_r = _resume(name, ours, sd_n, lr=1.0)
     assert opt_r.param_groups[0]["lr"] == kwargs["lr"] * 2
     assert opt_r.param_groups[0]["params"][0] is resumed[0]
+    _continue_both(opt_n, opt_r, ours, resumed, grads[5:])
     for g in grads[5:]:
-        for p, q, a in zip(ours, resumed, g):
-            p.grad, q.grad = nt.tensor(a.copy()), nt.tensor(a.copy())
-        opt_n.step()
-        opt_r.step()
         for p, q in zip(ref, g):
             p.grad = torch.tensor(q.copy())
         opt_t.step()
+    _assert_params(resumed, ref, dtype)
+
+
+def _resume(name, ours, state_dict, **kwargs):
+    """Copies of ``ours`` (two groups) under a fresh optimizer ``name`` that loads
+    ``state_dict``: ``(params, optimizer)``."""
+    resumed = [nt.nn.Parameter(nt.tensor(p.detach().numpy().copy())) for p in ours]
+    opt_r = getattr(optim, name)([{"params": resumed[:1]}, {"params": resumed[1:]}], **kwargs)
+    opt_r.load_state_dict(state_dict)
+    return resumed, opt_r
+
+
+def _continue_both(opt, opt_r, ours, resumed, grads):
+    """Step the original and the resumed optimizer on the same gradients: the parameters
+    stay bit-identical."""
+    for g in grads:
+        for p, q, a in zip(ours, resumed, g):
+            p.grad, q.grad = nt.tensor(a.copy()), nt.tensor(a.copy())
+        opt.step()
+        opt_r.step()
     for p, q in zip(ours, resumed):
         np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
-    _assert_params(resumed, ref, dtype)
 
 
 def test_load_state_dict_casts_and_copies():
@@ -486,16 +500,8 @@ def test_more_optimizers_state_dict_roundtrip(name):
         opt.step()
     sd = copy.deepcopy(opt.state_dict())
     assert set(sd["state"]) == {0, 1, 2} and sd["state"][0]["step"].item() == 4
-    resumed = [nt.nn.Parameter(nt.tensor(p.detach().numpy().copy())) for p in ours]
-    opt_r = getattr(optim, name)([{"params": resumed[:1]}, {"params": resumed[1:]}])
-    opt_r.load_state_dict(sd)
-    for g in grads[4:]:
-        for p, q, a in zip(ours, resumed, g):
-            p.grad, q.grad = nt.tensor(a.copy()), nt.tensor(a.copy())
-        opt.step()
-        opt_r.step()
-    for p, q in zip(ours, resumed):
-        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+    resumed, opt_r = _resume(name, ours, sd)
+    _continue_both(opt, opt_r, ours, resumed, grads[4:])
 
 
 @pytest.mark.parametrize("name", NEW_NAMES)
