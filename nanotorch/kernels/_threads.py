@@ -7,6 +7,7 @@ machine a parallel region can stall waiting for a descheduled thread).
 from __future__ import annotations
 
 import types
+from concurrent.futures import ThreadPoolExecutor
 
 from numba import njit
 
@@ -19,6 +20,9 @@ PARALLEL_MIN = 1 << 14
 PARALLEL_MIN_STREAMING = 1 << 16
 # Elements per slice when a streaming kernel is split across threads.
 CHUNK = 1 << 14
+# Calls with a large input before a parallel kernel is compiled (see hot()); 0:
+# at once, on the calling thread (the tests: they check the parallel forms).
+HOT_CALLS = 16
 # Lines handled side by side (one work item) when a kernel reduces an axis that
 # is not the last: its inner loops then run along the contiguous last axis.
 BLOCK = 256
@@ -44,10 +48,51 @@ def serial(kernel):
     return twin
 
 
+_calls: dict = {}
+_pending: dict = {}
+_ready: set = set()
+_compiler: ThreadPoolExecutor | None = None
+
+
+def hot(kernel, fallback, args):
+    """``kernel`` (parallel) if it is compiled, else ``fallback`` (the same work on
+    one thread). A kernel is compiled, or loaded from the cache, in a background
+    thread once HOT_CALLS calls have asked for it: a short process (a first step,
+    a test) never pays for parfors, which compile several times slower than plain
+    loops; a training loop switches over after a few steps."""
+    if kernel in _ready or HOT_CALLS == 0:
+        return kernel
+    global _compiler
+    future = _pending.get(kernel)
+    if future is None:
+        n = _calls[kernel] = _calls.get(kernel, 0) + 1
+        if n < HOT_CALLS:
+            return fallback
+        if _compiler is None:
+            _compiler = ThreadPoolExecutor(1, thread_name_prefix="nanotorch-compile")
+        sig = tuple(kernel.typeof_pyval(a) for a in args)
+        future = _pending.setdefault(kernel, _compiler.submit(kernel.compile, sig))
+    if not future.done():
+        return fallback
+    _ready.add(kernel)   # a failed compile raises at the next call, in the caller
+    return kernel
+
+
 def launch(kernel, work, *args):
-    """Call a parallel kernel, or its serial() twin when ``work`` (elements touched) is
-    below PARALLEL_MIN."""
-    return (kernel if work >= PARALLEL_MIN else serial(kernel))(*args)
+    """Call a parallel kernel on ``args`` when ``work`` (elements touched) reaches
+    PARALLEL_MIN and the kernel is hot(); otherwise its serial() twin."""
+    if work >= PARALLEL_MIN:
+        return hot(kernel, serial(kernel), args)(*args)
+    return serial(kernel)(*args)
+
+
+def launch_streaming(kernel, fallback, n, *args):
+    """Call a streaming kernel on ``n`` elements: ``kernel`` (parallel) when ``n``
+    reaches PARALLEL_MIN_STREAMING and it is hot(), else ``fallback`` (its form on
+    one thread)."""
+    if n >= PARALLEL_MIN_STREAMING:
+        return hot(kernel, fallback, args)(*args)
+    return fallback(*args)
 
 
 @njit(inline="always")

@@ -12,7 +12,7 @@ from numba import njit, prange
 
 from ._checks import check_float
 from ._math import cast_like, verfc, vexp, vsigmoid
-from ._threads import CHUNK, PARALLEL_MIN_STREAMING
+from ._threads import CHUNK, launch_streaming
 
 _SQRT1_2 = 0.7071067811865476        # 1/sqrt(2)
 _INV_SQRT_2PI = 0.3989422804014327   # 1/sqrt(2*pi)
@@ -115,10 +115,7 @@ def _run(op, a, b=None, p0=0.0, p1=0.0, names=("x", "")):
         if a.dtype != b.dtype:
             raise ValueError(f"{names[0]} dtype {a.dtype} != {names[1]} dtype {b.dtype}")
     out = np.empty(fa.size, dtype=a.dtype)
-    if fa.size >= PARALLEL_MIN_STREAMING:
-        _ew_parallel(op, fa, fb, out, float(p0), float(p1))
-    else:
-        _ew(op, fa, fb, out, float(p0), float(p1))
+    launch_streaming(_ew_parallel, _ew, fa.size, op, fa, fb, out, float(p0), float(p1))
     return out.reshape(a.shape)
 
 
@@ -163,8 +160,7 @@ def _relu_run(x, g, out, backward, names):
     elif out.shape != x.shape or out.dtype != x.dtype or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous {x.dtype} array of shape {x.shape}, "
                          f"got {out.dtype} {out.shape}")
-    kernel = _relu_parallel if fx.size >= PARALLEL_MIN_STREAMING else _relu
-    kernel(fx, fg, out.reshape(-1), backward)
+    launch_streaming(_relu_parallel, _relu, fx.size, fx, fg, out.reshape(-1), backward)
     return out
 
 

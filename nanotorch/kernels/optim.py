@@ -7,7 +7,7 @@ dtype so a float32 update rounds like a float32 update elsewhere.
 import numpy as np
 from numba import njit, prange
 
-from ._threads import CHUNK, PARALLEL_MIN_STREAMING
+from ._threads import CHUNK, launch_streaming
 
 
 @njit(cache=True, error_model="numpy")
@@ -126,8 +126,8 @@ def sgd_step(param, grad, momentum_buf, lr, momentum=0.0, dampening=0.0, weight_
     else:
         buf = np.empty(0, param.dtype)
     c = np.array([lr, momentum, 1.0 - dampening, weight_decay], dtype=param.dtype)
-    run = _sgd_parallel if p.size >= PARALLEL_MIN_STREAMING else _sgd
-    run(p, g, buf, c, use_momentum, bool(nesterov), bool(maximize), bool(first_step))
+    launch_streaming(_sgd_parallel, _sgd, p.size, p, g, buf, c, use_momentum, bool(nesterov),
+                     bool(maximize), bool(first_step))
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
@@ -155,5 +155,5 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1=0.9, beta2=0.999
     wgt = np.array(1.0 - beta1, dtype=param.dtype)
     c = np.array([lr, wgt, 1 - wgt, beta2, 1.0 - beta2, eps, weight_decay,
                   1.0 - lr * weight_decay, lr / bc1, bc2 ** 0.5], dtype=param.dtype)
-    run = _adam_parallel if p.size >= PARALLEL_MIN_STREAMING else _adam
-    run(p, g, m, v, vmax, c, amsgrad, bool(maximize), bool(decoupled_weight_decay))
+    launch_streaming(_adam_parallel, _adam, p.size, p, g, m, v, vmax, c, amsgrad, bool(maximize),
+                     bool(decoupled_weight_decay))
