@@ -191,6 +191,17 @@ def make_recipe_expert(lib, argv=()):
     return lambda: run_side(lib.__name__, argv)
 
 
+def make_cold_start(lib):
+    """A fresh process: import the library and run the first W1 step, nanotorch with an
+    empty Numba cache (every kernel compiles). The step's time is the whole process."""
+    from benchmarks.startup import cold_start
+    return lambda: cold_start(lib.__name__)
+
+
+def _cold_start_note(r):
+    return f"in process: import {r['import_s']:.2f} s, import + step {r['first_step_s']:.2f} s"
+
+
 def _expert_note(r):
     return (f"work in process {r['work_s']:.1f} s, peak RSS {r['peak_rss'] / 2**20:.0f} MiB, "
             f"test acc {r['test_acc']:.1f}%")
@@ -222,5 +233,7 @@ WORKLOADS = {w.name: w for w in [
     Workload("recipe_expert", "default recipe vs the PyTorch expert (features once, then "
              "Linear(1280, 10)), each a whole process; notes: work in process, peak RSS",
              make_recipe_expert, unit="s", oneshot=True, note=_expert_note),
+    Workload("cold_start", "fresh process: import + first W1 step, empty Numba cache "
+             "(whole process)", make_cold_start, unit="s", oneshot=True, note=_cold_start_note),
     *features.workloads(Workload),
 ]}
