@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import nn
 from ..functions import flatten
+from ..nn.modules._fusion import conv_bn_act, region
 from ._registry import register_model
 from ._weights import load_pretrained, v1_weights, v2_weights
 
@@ -37,13 +38,9 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        identity = x
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        out += identity
-        return self.relu(out)
+        identity = x if self.downsample is None else self.downsample(x)
+        out = conv_bn_act(x, self.conv1, self.bn1, self.relu)
+        return conv_bn_act(out, self.conv2, self.bn2, self.relu, residual=identity)
 
 
 class Bottleneck(nn.Module):
@@ -65,14 +62,10 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        identity = x
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        out += identity
-        return self.relu(out)
+        identity = x if self.downsample is None else self.downsample(x)
+        out = conv_bn_act(x, self.conv1, self.bn1, self.relu)
+        out = conv_bn_act(out, self.conv2, self.bn2, self.relu)
+        return conv_bn_act(out, self.conv3, self.bn3, self.relu, residual=identity)
 
 
 class ResNet(nn.Module):
@@ -123,8 +116,9 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        with region():  # fused blocks hand channels-last activations on
+            x = self.maxpool(conv_bn_act(x, self.conv1, self.bn1, self.relu))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = flatten(self.avgpool(x), 1)
         return self.fc(x)
 
