@@ -71,8 +71,8 @@ def test_torch_loop_freezes_like_the_recipe():
     torch = pytest.importorskip("torch")
     model, head = recipe_torch.build_model(torch, "mobilenet_v2", "none", 10)
     recipe_torch.set_train_mode(model, head)
-    ref, _ = finetune.build_model(finetune.parse_args(["--weights", "none"]), 10)
-    finetune.set_train_mode(ref, finetune.freeze(ref, "backbone"))
+    ref, frozen = finetune.build_model(finetune.parse_args(["--weights", "none"]), 10)
+    finetune.set_train_mode(ref, frozen)
     trainable = {k for k, p in model.named_parameters() if p.requires_grad}
     assert trainable == {k for k, p in ref.named_parameters() if p.requires_grad}
     assert trainable == {"classifier.1.weight", "classifier.1.bias"}
