@@ -601,7 +601,7 @@ def _confusion(net, test_set, num_classes):
 
 def _write_final_records(out, metrics, matrix, classes, args, show):
     """Per-class accuracy (printed), confusion.json and, with matplotlib, the plots."""
-    print("per-class test accuracy (final model):")
+    print("accuracy per class on the test images (final model):")
     print("\n".join(records.per_class_lines(matrix, classes)))
     records.write_confusion(out, matrix, classes)
     rows = records.read_rows(out)

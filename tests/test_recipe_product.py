@@ -157,7 +157,7 @@ def test_without_matplotlib_the_run_says_how_to_get_plots(tmp_path, tiny, capsys
     out = capsys.readouterr().out
     assert "pip install 'nanotorch[plots]'" in out
     assert "epoch 2/2:" in out  # --quiet keeps the per-epoch lines
-    assert "per-class test accuracy" in out and "stripes" in out
+    assert "accuracy per class on the test images" in out and "stripes" in out
     names = {p.name for p in tmp_path.iterdir()}
     assert {"metrics.jsonl", "metrics.csv", "confusion.json"} <= names
     assert not names & {"curves.png", "confusion.png"}
