@@ -22,8 +22,8 @@ from . import (
     optim,
     utils,
 )
-from ._dtype import bool_ as bool
 from ._dtype import (
+    bfloat16,
     dtype,
     float16,
     float32,
@@ -36,6 +36,7 @@ from ._dtype import (
     set_default_dtype,
     uint8,
 )
+from ._dtype import bool_ as bool
 from ._dtype import result_type as _result_type
 from ._printing import get_printoptions, set_printoptions
 from ._version import __version__

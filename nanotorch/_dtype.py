@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _bfloat16
+
 
 class dtype:
     """A tensor element type (``nanotorch.float32`` ...), backed by a NumPy dtype."""
@@ -44,8 +46,10 @@ float32 = dtype("float32", np.float32, FLOAT)
 float64 = dtype("float64", np.float64, FLOAT)
 
 ALL_DTYPES = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
-_FROM_NUMPY = {d.np: d for d in ALL_DTYPES}
-_NAMES = {d.name: d for d in ALL_DTYPES}
+# storage and conversion only (see _bfloat16); not in ALL_DTYPES, which the kernels take
+bfloat16 = dtype("bfloat16", _bfloat16.NP_DTYPE, FLOAT)
+_FROM_NUMPY = {d.np: d for d in ALL_DTYPES + (bfloat16,)}
+_NAMES = {d.name: d for d in ALL_DTYPES + (bfloat16,)}
 _NAMES.update({"bool": bool_, "float": float32, "double": float64, "half": float16,
                "long": int64, "int": int32, "short": int16})
 
@@ -109,6 +113,9 @@ def _promote_pair(a: dtype, b: dtype) -> dtype:
         return a
     if a._category != b._category:
         return a if a._category > b._category else b
+    if a is bfloat16 or b is bfloat16:  # with half: float32; a wider float wins
+        other = b if a is bfloat16 else a
+        return float32 if other is float16 else other
     return from_numpy_dtype(np.promote_types(a.np, b.np))
 
 

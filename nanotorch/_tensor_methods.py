@@ -16,9 +16,9 @@ Tensor.mT = property(F._mT)
 Tensor.H = Tensor.T
 # ``t.float()`` ...; the capitalised name is also the legacy type's (``torch.FloatTensor``)
 _DTYPE_METHODS = (("float", _dtype.float32), ("double", _dtype.float64),
-                  ("half", _dtype.float16), ("long", _dtype.int64), ("int", _dtype.int32),
-                  ("short", _dtype.int16), ("byte", _dtype.uint8), ("char", _dtype.int8),
-                  ("bool", _dtype.bool_))
+                  ("half", _dtype.float16), ("bfloat16", _dtype.bfloat16), ("long", _dtype.int64),
+                  ("int", _dtype.int32), ("short", _dtype.int16), ("byte", _dtype.uint8),
+                  ("char", _dtype.int8), ("bool", _dtype.bool_))
 for _name, _dt in _DTYPE_METHODS:
     setattr(Tensor, _name, F._dtype_method(_dt))
 Tensor.cpu = lambda self, *a, **k: self

@@ -18,4 +18,5 @@ def tensor_repr(t, prefix: str = "tensor(") -> str:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    return format_tensor(t._array, dtype_suffix=_dtype_suffix(t), suffixes=suffixes, prefix=prefix)
+    return format_tensor(t._plain_array(), dtype_suffix=_dtype_suffix(t), suffixes=suffixes,
+                         prefix=prefix)

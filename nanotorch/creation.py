@@ -5,7 +5,7 @@ import functools
 
 import numpy as np
 
-from . import _dtype, random
+from . import _bfloat16, _dtype, random
 from .tensor import Tensor, _infer_array, _require_cpu
 
 
@@ -30,6 +30,12 @@ def _dt(dtype, default=None):
     if dtype is None:
         return default or _dtype.get_default_dtype()
     return _dtype.to_dtype(dtype)
+
+
+def _filled(shape, value, d):
+    if d is _dtype.bfloat16:  # NumPy would store ``value`` as the raw bits
+        return _bfloat16.cast(np.full(shape, value, dtype=np.float32), d.np)
+    return np.full(shape, value, dtype=d.np)
 
 
 def _cpu_only(fn):
@@ -74,7 +80,7 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
 
 @_cpu_only
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.ones(_size(size), dtype=_dt(dtype).np), requires_grad)
+    return _finish(_filled(_size(size), 1, _dt(dtype)), requires_grad)
 
 
 @_cpu_only
@@ -86,7 +92,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=Non
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     if dtype is None:
         dtype = _dtype.result_type(fill_value)
-    return _finish(np.full(_size((size,)), fill_value, dtype=_dt(dtype).np), requires_grad)
+    return _finish(_filled(_size((size,)), fill_value, _dt(dtype)), requires_grad)
 
 
 def _like(fn):

@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import _dtype
+from . import _bfloat16, _dtype
 from ._dtype import result_type
 from .autograd.grad_mode import is_grad_enabled
 from .ops import activation as A
@@ -64,7 +64,13 @@ def _binary(op, a, b, out_dtype=None, **params):
     cdt = out_dtype or rdt
     ta, tb = _castable(_as_tensor(a, rdt), cdt), _castable(_as_tensor(b, rdt), cdt)
     _check_broadcast(ta, tb)
-    return op.apply(ta, tb, dtype=cdt.np, **params)
+    try:
+        return op.apply(ta, tb, dtype=cdt.np, **params)
+    except TypeError:
+        if _dtype.bfloat16 in (ta.dtype, tb.dtype):
+            raise TypeError("bfloat16 tensors are for storage and conversion in nanotorch; "
+                            "compute with .float() and convert back") from None
+        raise
 
 
 def _float_dtype(*xs):
@@ -1146,7 +1152,7 @@ def to(input, *args, **kwargs):
         return input
     if input.requires_grad and is_grad_enabled() and target.is_floating_point:
         return E.ToCopy.apply(input, dtype=target.np)
-    return Tensor._wrap(input._array.astype(target.np))
+    return Tensor._wrap(_bfloat16.cast(input._array, target.np))
 
 
 @register

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _dtype
+from . import _bfloat16, _dtype
 from ._dtype import dtype as _DType
 from .autograd.grad_mode import is_grad_enabled
 from .autograd.node import AccumulateGrad, add_hook
@@ -88,11 +88,11 @@ def _infer_array(data, dtype=None):
     int -> int64, bool -> bool), copying."""
     if isinstance(data, Tensor):
         arr = data._array
-        return np.array(arr, dtype=dtype.np if dtype else arr.dtype, copy=True)
+        return _bfloat16.cast(arr, dtype.np if dtype else arr.dtype)
     if isinstance(data, np.ndarray):
         if dtype is None:
             dtype = _dtype.from_numpy_dtype(data.dtype)
-        return np.array(data, dtype=dtype.np, copy=True)
+        return _bfloat16.cast(data, dtype.np)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _nested_to_arrays(data)
     arr = np.array(data)
@@ -111,7 +111,7 @@ def _infer_array(data, dtype=None):
                      else _dtype.get_default_dtype())
         else:
             raise TypeError(f"unsupported data type {arr.dtype} for a tensor")
-    return arr.astype(dtype.np, copy=False)
+    return _bfloat16.cast(arr, dtype.np, copy=False)
 
 
 def _flat(seq):
@@ -425,10 +425,15 @@ class Tensor:
         if self._array.size != 1:
             raise RuntimeError(f"a Tensor with {self._array.size} elements cannot be converted "
                                "to Scalar")
-        return self._array.reshape(()).item()
+        return self._plain_array().reshape(()).item()
 
     def tolist(self):
-        return self._array.tolist()
+        return self._plain_array().tolist()
+
+    def _plain_array(self):
+        """The values as a NumPy array of a NumPy dtype (bfloat16 widened to float32)."""
+        arr = self._array
+        return _bfloat16.to_float32(arr) if arr.dtype == _bfloat16.NP_DTYPE else arr
 
     def __array__(self, dtype=None, copy=None):
         arr = self._array

@@ -22,6 +22,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from .. import _bfloat16
+
 __all__ = ["TensorData", "write_torch_zip"]
 
 # NumPy dtype -> torch's legacy storage class (names the element type in the persistent id).
@@ -35,6 +37,7 @@ _STORAGE_CLASS = {
     np.dtype("float16"): "HalfStorage",
     np.dtype("float32"): "FloatStorage",
     np.dtype("float64"): "DoubleStorage",
+    _bfloat16.NP_DTYPE: "BFloat16Storage",  # the bits, as torch stores them
 }
 _ALIGN = 64  # torch aligns each storage record's data to 64 bytes (lets readers mmap it)
 _MAX_DEPTH = 200

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _bfloat16
 from ..autograd.function import Op
 from .registry import float_unary
 
@@ -391,7 +392,7 @@ class ToCopy(Op):
     """dtype conversion; the gradient is converted back to the input's dtype."""
 
     def forward(self, a, dtype):
-        return a.astype(dtype)
+        return _bfloat16.cast(a, dtype)
 
     def backward(self, g):
         return g
