@@ -94,13 +94,32 @@ def _small_convnext():
                     num_classes=5)
 
 
+def _small_swin():
+    """Swin's shifted windows (roll, window partition, a position-bias table gathered by a
+    fixed index, the shift mask) on 8x8 patches."""
+    from nanotorch.models.swin_transformer import SwinTransformer
+    return SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 2], num_heads=[2, 2],
+                           window_size=[4, 4], num_classes=5)
+
+
+def _small_vit():
+    """ViT: class token expanded to the batch, sequence-first attention (the batch in the
+    second dimension of its reshapes)."""
+    from nanotorch.models.vision_transformer import VisionTransformer
+    return VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2,
+                             hidden_dim=16, mlp_dim=32, num_classes=5)
+
+
+SMALL = {"convnext": _small_convnext, "swin": _small_swin, "vit": _small_vit}
+
+
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "mobilenet_v3_small",
                                   "efficientnet_b0", "shufflenet_v2_x0_5", "squeezenet1_1",
-                                  "regnet_y_400mf", "densenet121", "convnext"])
+                                  "regnet_y_400mf", "densenet121", "convnext", "swin", "vit"])
 def test_zoo_export_matches(name):
     nt.manual_seed(0)
-    model = (_small_convnext() if name == "convnext" else
-             models.get_model(name, weights=None, num_classes=5))
+    model = SMALL[name]() if name in SMALL else models.get_model(name, weights=None,
+                                                                 num_classes=5)
     _random_stats(model)
     # traced on 2 images, run on 3: the batch axis is dynamic
     proto = nx.to_onnx(model, nt.randn(2, 3, 32, 32))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..functions import cat
 from .convert import CONVERTERS, _Unsupported, find_converter
 from .fold import fold_batch_norm
 from .graph import GraphBuilder
-from .trace import op_label, trace
+from .trace import fold_constants, mark_dynamic, op_label, trace
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 14
@@ -35,11 +36,15 @@ def to_onnx(model, example, *, opset_version=DEFAULT_OPSET, input_name="input",
     model.eval()
     try:
         tr, out = trace(model, example)
+        # a second pass one image larger tells which sizes follow the batch
+        tr_more, _ = trace(model, cat([example, example[:1]]))
     finally:
         model.train(was_training)
+    mark_dynamic(tr, tr_more)
+    fold_constants(tr)
     if fold_batchnorm:
         fold_batch_norm(tr)
-    b = GraphBuilder(opset_version, tr.consts)
+    b = GraphBuilder(opset_version, tr.consts, input_name, tr.batch)
     b.alias[tr.input] = input_name
     for r in tr.records:
         convert = find_converter(r.op)

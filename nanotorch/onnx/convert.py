@@ -232,24 +232,32 @@ def _adaptive_pool(b, r, x):
         raise _Unsupported(f"adaptive max pooling from {h}x{w} to {oh}x{ow} (uneven windows)")
 
 
-def _batch_kept(r):
-    return len(r.out_shape) > 0 and len(r.in_shapes[0]) > 0 and r.out_shape[0] == r.in_shapes[0][0]
-
-
 @converts(S.View, S.Reshape, S.Squeeze, S.SqueezeAll, S.SqueezeDims, S.Unsqueeze,
           I.IndexUnsqueeze)
 def _reshape(b, r, x):
     shape = list(r.out_shape)
-    if _batch_kept(r):
-        shape[0] = 0  # ONNX Reshape: 0 copies the input's size (the dynamic batch)
+    dynamic = [i for i, d in enumerate(r.out_dynamic) if d]
+    if len(dynamic) > 1:
+        raise _Unsupported(f"a reshape to {shape} with {len(dynamic)} sizes that follow the "
+                           "batch")
+    if dynamic:
+        shape[dynamic[0]] = -1  # the one size that follows the batch: inferred
     b.node("Reshape", [x[0], b.ints(shape)], r.output)
 
 
 @converts(S.Expand)
 def _expand(b, r, x):
     shape = list(r.out_shape)
-    if _batch_kept(r):
-        shape[0] = 1  # broadcasts to the input's batch
+    if any(r.out_dynamic[1:]):
+        raise _Unsupported("an expand along a dimension other than the batch")
+    if r.out_dynamic and r.out_dynamic[0]:
+        if r.in_shapes[0][0] == shape[0]:
+            shape[0] = 1  # the input already has the batch: broadcasting keeps it
+        elif shape[0] == b.batch:  # e.g. a class token expanded to the batch
+            b.node("Expand", [x[0], b.shape_with_batch(shape)], r.output)
+            return
+        else:
+            raise _Unsupported(f"an expand to {shape} whose first size follows the batch")
     b.node("Expand", [x[0], b.ints(shape)], r.output)
 
 
@@ -258,6 +266,24 @@ def _permute(b, r, x):
     dims = r.params["dims"]
     ndim = len(r.in_shapes[0])
     b.node("Transpose", [x[0]], r.output, perm=[int(d) % ndim for d in dims])
+
+
+@converts(S.Roll)
+def _roll(b, r, x):
+    shifts, dims = r.params["shifts"], r.params["dims"]
+    shape = r.in_shapes[0]
+    if dims is None or dims == ():
+        raise _Unsupported("roll of the flattened tensor")
+    value = x[0]
+    for shift, dim in zip(np.atleast_1d(shifts), np.atleast_1d(dims)):
+        dim = int(dim) % len(shape)
+        n = shape[dim]
+        s = int(shift) % n
+        if s:  # the last s entries first
+            tail = b.node("Slice", [value, b.ints([n - s]), b.ints([n]), b.ints([dim])])
+            head = b.node("Slice", [value, b.ints([0]), b.ints([n - s]), b.ints([dim])])
+            value = b.node("Concat", [tail, head], axis=dim)
+    b.node("Identity", [value], r.output)
 
 
 @converts(S.Cat)

@@ -7,7 +7,7 @@ import numpy as np
 class GraphBuilder:
     """Nodes, initializers and value aliases of the graph being written."""
 
-    def __init__(self, opset, consts):
+    def __init__(self, opset, consts, input_name="input", batch=0):
         import onnx  # optional dependency: nanotorch[export]
         self.onnx = onnx
         self.opset = opset
@@ -16,6 +16,19 @@ class GraphBuilder:
         self.initializers = {}
         self.alias = {}               # value name -> the name that holds it
         self.count = 0
+        self.input_name, self.batch = input_name, batch
+        self._batch_size = None
+
+    def batch_size(self):
+        """A graph value holding the input's batch size as a 1-element int64 tensor."""
+        if self._batch_size is None:
+            shape = self.node("Shape", [self.input_name])
+            self._batch_size = self.node("Slice", [shape, self.ints([0]), self.ints([1])])
+        return self._batch_size
+
+    def shape_with_batch(self, shape):
+        """A graph value: ``shape`` with its first entry replaced by the input's batch."""
+        return self.node("Concat", [self.batch_size(), self.ints(list(shape)[1:])], axis=0)
 
     def value(self, name):
         """The graph name of trace value ``name`` (adding its initializer if constant)."""

@@ -24,12 +24,15 @@ class Record:
     out_shape: tuple
     in_shapes: list
     where: str
+    out_dynamic: tuple = ()   # per output dim: whether it follows the batch size
+    value: object = None      # the output, kept when every input is a constant
 
 
 @dataclass
 class Trace:
     records: list = field(default_factory=list)
     consts: dict = field(default_factory=dict)    # value name -> array (weights, constants)
+    batch: int = 0                                # the example's batch size
     input: str = "input"
     output: str = ""
 
@@ -41,6 +44,7 @@ class _Recorder:
         self.keep = []       # the arrays named, alive so their ids stay unique
         self.stack = ["(model)"]  # qualified name of the module running now
         self.count = 0
+        self.const_made = set()   # outputs of ops on constants only
         self.labels = {}     # id(parameter/buffer array) -> its qualified name
         for name, t in list(model.named_parameters()) + list(model.named_buffers()):
             self.labels.setdefault(id(t._array), name)
@@ -65,9 +69,12 @@ class _Recorder:
         names = [self.name_of(a) if isinstance(a, np.ndarray) else None for a in arrays]
         self.count += 1
         out = f"{op_label(cls)}_{self.count}"
-        self.trace.records.append(Record(
-            cls, names, params, out, tuple(np.shape(result)),
-            [None if a is None else tuple(np.shape(a)) for a in arrays], self.stack[-1]))
+        rec = Record(cls, names, params, out, tuple(np.shape(result)),
+                     [None if a is None else tuple(np.shape(a)) for a in arrays], self.stack[-1])
+        if all(n is None or n in self.trace.consts or n in self.const_made for n in names):
+            rec.value = np.array(result)  # a candidate for folding (see fold_constants)
+            self.const_made.add(out)
+        self.trace.records.append(rec)
         self.bind(result, out)
 
     def record_copy_back(self, target, out):
@@ -94,6 +101,7 @@ def trace(model, example):
     """Run ``model(example)`` once without gradients and return its ``Trace``."""
     rec = _Recorder(model)
     rec.bind(example._array, rec.trace.input)
+    rec.trace.batch = example.shape[0]
     original_copy_back = Tensor._inplace_from
     depth = [0]
 
@@ -142,3 +150,31 @@ def trace(model, example):
         raise TypeError(f"export: the model must return one tensor, got {type(out).__name__}")
     rec.trace.output = rec.name_of(out._array)
     return rec.trace, out
+
+
+def mark_dynamic(trace_, other):
+    """Set each record's ``out_dynamic`` from ``other``, the trace of the same model on a
+    batch one larger: the output sizes that differ follow the batch."""
+    same = len(trace_.records) == len(other.records) and all(
+        r.op is o.op and len(r.out_shape) == len(o.out_shape)
+        for r, o in zip(trace_.records, other.records))
+    if not same:
+        raise RuntimeError("ONNX export: the model runs different ops for another batch size, "
+                           "so its graph cannot have a dynamic batch")
+    for r, o in zip(trace_.records, other.records):
+        r.out_dynamic = tuple(a != b for a, b in zip(r.out_shape, o.out_shape))
+
+
+def fold_constants(trace_):
+    """Replace the ops computed from constants only (a position-bias table gathered by a
+    fixed index, a mask built from sizes) by their value, unless their output size follows
+    the batch (a class token expanded to the batch stays an op)."""
+    kept = []
+    for r in trace_.records:
+        if (r.value is not None and not any(r.out_dynamic)
+                and all(n is None or n in trace_.consts for n in r.inputs)):
+            trace_.consts[r.output] = r.value
+        else:
+            kept.append(r)
+        r.value = None
+    trace_.records = kept
