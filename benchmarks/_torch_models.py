@@ -43,7 +43,8 @@ def _fusion_shim():
         if residual is not None:
             y = y + residual
         return y if act is None else act(y)
-    return types.SimpleNamespace(conv_bn_act=conv_bn_act, region=contextlib.nullcontext)
+    return types.SimpleNamespace(conv_bn_act=conv_bn_act, region=contextlib.nullcontext,
+                                 max_pool=lambda x, pool: pool(x))
 
 
 def _package_name(torch, module, name):

@@ -196,3 +196,38 @@ def test_taken_for_frozen_modules_in_grad_mode():
     finally:
         _fusion._run = saved
     assert seen and not y.requires_grad
+
+
+@pytest.mark.parametrize("k,s,p", [(3, 2, 1), (2, 2, 0), (3, 1, 1)])
+def test_max_pool_channels_last_matches_torch(k, s, p):
+    x = _rand(np.random.default_rng(7), 2, 5, 9, 8)
+    x[0, 1, 2, 3] = np.nan
+    cl = nt.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2))
+    with nt.no_grad():
+        y = _fusion.max_pool(cl, nn.MaxPool2d(k, s, p))
+    ref = tF.max_pool2d(torch.from_numpy(x), k, s, p).numpy()
+    assert y.is_contiguous()
+    np.testing.assert_array_equal(y.numpy(), ref)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50"])
+def test_resnet_matches_unfused_and_torch(name, monkeypatch):
+    from benchmarks._torch_models import build
+    from nanotorch import models
+    from tests.helpers import network_terms
+    model = getattr(models, name)().eval()
+    _randomise_bn(model)
+    tmodel = build(name, torch).eval()
+    tmodel.load_state_dict({k: torch.from_numpy(v.numpy().copy())
+                            for k, v in model.state_dict().items()})
+    x = _rand(np.random.default_rng(8), 2, 3, 40, 40)
+    with nt.no_grad():
+        fused = model(nt.from_numpy(x))
+        with monkeypatch.context() as mp:
+            mp.setattr(_fusion, "_fusable", lambda *a: False)
+            ref = model(nt.from_numpy(x))
+    with torch.no_grad():
+        tref = tmodel(torch.from_numpy(x)).numpy()
+    atol = float32_atol(np.abs(tref).max() + 1, network_terms(model, passes=1))
+    np.testing.assert_allclose(fused.numpy(), ref.numpy(), rtol=0, atol=atol)
+    np.testing.assert_allclose(fused.numpy(), tref, rtol=0, atol=atol)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import nn
 from ..functions import flatten
-from ..nn.modules._fusion import conv_bn_act, region
+from ..nn.modules._fusion import conv_bn_act, max_pool, region
 from ._registry import register_model
 from ._weights import load_pretrained, v1_weights, v2_weights
 
@@ -117,7 +117,7 @@ class ResNet(nn.Module):
 
     def forward(self, x):
         with region():  # fused blocks hand channels-last activations on
-            x = self.maxpool(conv_bn_act(x, self.conv1, self.bn1, self.relu))
+            x = max_pool(conv_bn_act(x, self.conv1, self.bn1, self.relu), self.maxpool)
             x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = flatten(self.avgpool(x), 1)
         return self.fc(x)

@@ -18,13 +18,14 @@ from contextlib import contextmanager
 import numpy as np
 
 from ...autograd.grad_mode import is_grad_enabled
-from ...kernels.conv_nhwc import conv2d_nhwc, prepare_weight
+from ...kernels.conv_nhwc import conv2d_nhwc, max_pool2d_nhwc, prepare_weight
 from . import _backward_hooks
 from .activation import Hardswish, ReLU, ReLU6, SiLU
 from .batchnorm import BatchNorm2d
 from .conv import Conv2d
+from .pooling import MaxPool2d
 
-__all__ = ["conv_bn_act", "fused_sequential", "region"]
+__all__ = ["conv_bn_act", "fused_sequential", "max_pool", "region"]
 
 _ACTS = {ReLU: "relu", ReLU6: "relu6", Hardswish: "hardswish", SiLU: "silu"}
 _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -157,6 +158,29 @@ def fused_sequential(seq, x):
                         x = _run(x, m, bn, act)
                         i = j + (act is not None)
                         continue
-            x = m(x)
+            x = max_pool(x, m) if type(m) is MaxPool2d else m(x)
             i += 1
     return _finish(x, x0)
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def max_pool(x, pool):
+    """pool(x) for a MaxPool2d module; on a channels-last input that needs no gradient,
+    in that layout (a copy to NCHW and back costs more than the pooling)."""
+    a = getattr(x, "_array", None)
+    if (type(pool) is MaxPool2d and _plain(pool) and a is not None and a.ndim == 4
+            and not a.flags.c_contiguous and a.transpose(0, 2, 3, 1).flags.c_contiguous
+            and not (is_grad_enabled() and x.requires_grad)
+            and not pool.ceil_mode and not pool.return_indices
+            and _pair(pool.dilation) == (1, 1)):
+        from ...autograd.function import _wrap
+        k = _pair(pool.kernel_size)
+        s = _pair(pool.stride if pool.stride is not None else pool.kernel_size)
+        p = _pair(pool.padding)
+        if all(pi <= ki // 2 for pi, ki in zip(p, k)) and all(
+                n + 2 * pi >= ki for n, pi, ki in zip(a.shape[2:], p, k)):
+            return _finish(_wrap(max_pool2d_nhwc(a, k, s, p)), x)
+    return pool(x)
