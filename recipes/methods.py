@@ -129,11 +129,20 @@ def prepare(model, args) -> list:
 
 def cache_point(model, args) -> str | None:
     """The module whose output can be computed once: the one before the head (``head``),
-    the ``--freeze`` module (``partial``); None when nothing frozen comes first or the
-    features change between epochs (``--augment``)."""
+    the ``--freeze`` module (``partial``); None when nothing frozen comes first, the
+    features change between epochs (``--augment``) or the model cannot be split there
+    (ValueError instead with ``--cache-features on``)."""
     if args.augment or args.freeze_epochs or args.method not in ("head", "partial"):
         return None
-    return head_name(model) if args.method == "head" else args.freeze
+    if args.method == "head":
+        return head_name(model)
+    try:  # a forward that is not its stages in order (ViT) has no prefix to cache
+        split_model(model, args.freeze)
+    except ValueError:
+        if getattr(args, "cache_features", "auto") == "on":
+            raise
+        return None
+    return args.freeze
 
 
 class PartialCache:

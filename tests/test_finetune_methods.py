@@ -73,6 +73,21 @@ def test_train_after_freeze_keeps_batchnorm_statistics_and_dropout_off():
     assert np.array_equal(prefix(x).detach().numpy(), prefix(x).detach().numpy())
 
 
+def test_freeze_covers_parameters_held_by_enclosing_modules():
+    from nanotorch.models._shape_only import uninitialized
+    with uninitialized():
+        vit = models.get_model("vit_b_16")
+    freeze(vit, "backbone")  # the class token belongs to the model itself
+    assert [n for n, p in vit.named_parameters() if p.requires_grad] == [
+        "heads.head.weight", "heads.head.bias"]
+    freeze(vit, "encoder.layers.encoder_layer_5")
+    trainable = [n for n, p in vit.named_parameters() if p.requires_grad]
+    assert "class_token" not in trainable and "encoder.pos_embedding" not in trainable
+    assert trainable[0] == "encoder.layers.encoder_layer_6.ln_1.weight"
+    unfreeze(vit)
+    assert all(p.requires_grad for p in vit.parameters())
+
+
 def test_unfreeze_restores_normal_training():
     model = _small_cnn()
     freeze(model, "backbone")

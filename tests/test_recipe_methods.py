@@ -211,3 +211,20 @@ def test_count_params_counts_what_each_method_trains(capsys):
     assert count_params.main(common + ["--method", "bitfit"])[0] == biases + 512 * 3
     assert count_params.main(common)[0] == total - 2 * 512 * 9 - 512 * 2  # none frozen
     assert count_params.main(common + ["--freeze", "backbone"])[0] == head
+
+
+def test_partial_caching_falls_back_where_the_model_cannot_be_split():
+    from argparse import Namespace
+
+    from nanotorch.models._shape_only import uninitialized
+    from recipes import methods
+    with uninitialized():
+        vit = models.get_model("vit_b_16")  # class token and positions between its children
+    args = Namespace(method="partial", freeze="encoder.layers.encoder_layer_5", augment=False,
+                     freeze_epochs=0, cache_features="auto")
+    assert methods.cache_point(vit, args) is None
+    args.cache_features = "on"
+    with pytest.raises(ValueError, match="cannot split VisionTransformer"):
+        methods.cache_point(vit, args)
+    args.freeze, args.cache_features = "layer2", "auto"
+    assert methods.cache_point(models.get_model("resnet18"), args) == "layer2"

@@ -73,9 +73,19 @@ def freeze(model: nn.Module, mode: str = "backbone") -> list[nn.Module]:
                              f"top-level modules are {tops}") from None
         frozen = []
         _collect(model, "", target, mode == "backbone", frozen)
+        # parameters held directly by the modules around the target (ViT's class token and
+        # position embedding) belong to the frozen input side
+        parts = target.split(".")
+        for i in range(len(parts)):
+            _freeze_own(model.get_submodule(".".join(parts[:i])))
     for m in frozen:
         freeze_module(m)
     return frozen
+
+
+def _freeze_own(module: nn.Module) -> None:
+    for p in module.parameters(recurse=False):
+        p.requires_grad_(False)
 
 
 def freeze_module(module: nn.Module) -> nn.Module:
