@@ -208,3 +208,19 @@ def test_ctrl_c_leaves_no_worker(tmp_path):
                 break
             time.sleep(0.1)
         assert _gone(pid)
+
+
+def test_spawn_context_gives_the_same_batches():
+    def run(**kwargs):
+        loader = D.DataLoader(Squares(), batch_size=4, shuffle=True,
+                              generator=nt.Generator().manual_seed(1), **kwargs)
+        return [y.tolist() for _, y in loader]
+    assert run(num_workers=1, multiprocessing_context="spawn") == run()
+
+
+def test_persistent_loader_runs_again_after_an_error():
+    loader = D.DataLoader(Failing("value"), batch_size=1, num_workers=2,
+                          persistent_workers=True)
+    for _ in range(2):  # the workers outlive the error: the next epoch runs (and fails) again
+        with pytest.raises(ValueError, match="bad sample 5"):
+            list(loader)

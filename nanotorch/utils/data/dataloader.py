@@ -235,7 +235,8 @@ class DataLoader:
         # iterator is made, before the sampler's first draw; drawing it too keeps the global
         # stream (and so shuffling and everything after) in step with torch. Persistent
         # workers keep their iterator, and so their seeds, across epochs.
-        if self.num_workers > 0 and self.persistent_workers and self._iterator is not None:
+        if (self.num_workers > 0 and self.persistent_workers and self._iterator is not None
+                and not self._iterator._workers.closed):
             self._iterator._reset(self)
             return self._iterator
         base_seed = int(random.random_bits((), np.int64, self.generator))
