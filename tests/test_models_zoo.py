@@ -279,3 +279,27 @@ def test_finetune_head_of_each_family(name, head):
     assert trainable and all(n.startswith(head + ".") for n in trainable)
     with nt.no_grad():
         assert model(nt.randn(1, 3, 64, 64)).shape == (1, 5)
+
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_shifted_window_attention_gradients(v2):
+    """float64 finite differences through padding, the cyclic shift, the shift mask, the
+    relative position bias and (v2) cosine attention with its learned logit scale."""
+    from helpers import gradcheck
+
+    from nanotorch.models.swin_transformer import shifted_window_attention
+    rng = np.random.default_rng(0)
+
+    def t(*shape, scale=0.5):
+        return nt.from_numpy(rng.standard_normal(shape) * scale).requires_grad_()
+
+    x, qkv_w, proj_w = t(1, 5, 5, 4), t(12, 4), t(4, 4)
+    bias, qkv_b, proj_b = t(2, 9, 9), t(12), t(4)
+    extra = [t(2, 1, 1)] if v2 else []
+
+    def fn(x, qkv_w, proj_w, bias, qkv_b, proj_b, *scale):
+        return shifted_window_attention(x, qkv_w, proj_w, bias, [3, 3], 2, [1, 1],
+                                        qkv_bias=qkv_b, proj_bias=proj_b,
+                                        logit_scale=scale[0] if scale else None)
+
+    gradcheck(fn, [x, qkv_w, proj_w, bias, qkv_b, proj_b, *extra])

@@ -132,8 +132,9 @@ def shifted_window_attention(input, qkv_weight, proj_weight, relative_position_b
 
 
 def _normalize(x, eps=1e-12):
-    """``F.normalize(x, dim=-1)``: x / max(||x||, eps)."""
-    return x / (x * x).sum(-1, keepdim=True).sqrt().clamp_min(eps)
+    """``F.normalize(x, dim=-1)``: x / max(||x||, eps), with the norm's zero gradient at a
+    zero row (the keys of padded tokens are zero: sqrt's backward there gave NaN)."""
+    return F.normalize(x, dim=-1, eps=eps)
 
 
 class ShiftedWindowAttention(nn.Module):
