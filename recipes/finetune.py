@@ -219,7 +219,8 @@ def _trains_batchnorm(net) -> bool:
 # for checkpoints written before the option existed
 _RESUME_ARGS = {"model": None, "num_classes": None, "freeze": None, "seed": None,
                 "batch_size": None, "augment": None, "optimizer": "sgd", "scheduler": "none",
-                "warmup_epochs": 0.0}
+                "warmup_epochs": 0.0, "lr_decay": 1.0, "freeze_epochs": 0, "lora_r": 8,
+                "lora_alpha": 16.0, "lora_targets": None}
 _CHECKPOINT_TYPES = {"model": dict, "optimizer": dict, "epoch": int, "step": int,
                      "metrics": dict, "rng": torch.Tensor, "args": dict, "partial": dict}
 

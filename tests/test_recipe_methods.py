@@ -228,3 +228,12 @@ def test_partial_caching_falls_back_where_the_model_cannot_be_split():
         methods.cache_point(vit, args)
     args.freeze, args.cache_features = "layer2", "auto"
     assert methods.cache_point(models.get_model("resnet18"), args) == "layer2"
+
+
+def test_resume_refuses_other_method_options(tmp_path, data):
+    flags = ("--method", "lora", "--lora-targets", "layer4.1.conv2", "--lr", "0.05")
+    finetune.train(_args(tmp_path, data, *flags, "--epochs", "1"))
+    with pytest.raises(ValueError, match="made with --lora-r 8, this run uses 4"):
+        finetune.train(_args(tmp_path, data, *flags, "--lora-r", "4", "--resume", "auto"))
+    result = finetune.train(_args(tmp_path, data, *flags, "--resume", "auto"))
+    assert len(result["history"]) == 2
