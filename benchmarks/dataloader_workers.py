@@ -3,8 +3,10 @@ N = 0 and 2 interleaved, repeated; prints seconds per epoch and the 0/2 ratio.
 
   python -m benchmarks.dataloader_workers [--images 48] [--size 2000x1500] [--repeats 3]
 
-The JPEGs are written once into a temporary folder: the repository's photos scaled up
-to --size with noise (so they compress like photos), quality 90."""
+The persistent loader's workers are started before the timed epochs (its CPU column counts
+the main process only: its workers are not reaped until the end). The JPEGs are written once
+into a temporary folder: the repository's photos scaled up to --size with noise (so they
+compress like photos), quality 90."""
 from __future__ import annotations
 
 import argparse
@@ -43,11 +45,12 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def epoch_seconds(dataset, workers: int, batch_size: int) -> tuple[float, float]:
+def epoch_seconds(dataset, workers: int, batch_size: int, loader=None) -> tuple[float, float]:
     """(wall, CPU) seconds of one epoch; CPU counts every process, so it shows the
     workers' overhead whatever the machine's load."""
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers,
-                        generator=nt.Generator().manual_seed(0))
+    if loader is None:
+        loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=workers,
+                            generator=nt.Generator().manual_seed(0))
     start, cpu = time.perf_counter(), _cpu_seconds()
     for images, _ in loader:
         assert images.shape[1:] == (3, 224, 224)
@@ -70,18 +73,25 @@ def main(argv=None):
         make_jpegs(Path(tmp), args.images, (width, height))
         dataset = ImageFolder(tmp, transform=augment)
         epoch_seconds(dataset, 0, args.batch_size)  # warm-up: first decode, kernel compiles
-        times = {0: [], 2: []}
+        times = {0: [], 2: [], "2 persistent": []}
+        persistent = DataLoader(dataset, batch_size=args.batch_size, shuffle=True,
+                                num_workers=2, persistent_workers=True)
+        epoch_seconds(dataset, 2, args.batch_size, persistent)  # starts its workers
         load = os.getloadavg()[0]
         for _ in range(args.repeats):
             for workers in times:
-                times[workers].append(epoch_seconds(dataset, workers, args.batch_size))
+                times[workers].append(epoch_seconds(
+                    dataset, 2 if workers == "2 persistent" else workers, args.batch_size,
+                    persistent if workers == "2 persistent" else None))
     print(f"{args.images} JPEGs {width}x{height}, RandomResizedCrop(224)+flip, "
           f"batch {args.batch_size}, load {load:.2f} before, {os.getloadavg()[0]:.2f} after")
     for workers, values in times.items():
         print(f"num_workers={workers}: wall " + " ".join(f"{w:.2f}" for w, _ in values)
               + " s/epoch; CPU (all processes) " + " ".join(f"{c:.2f}" for _, c in values))
-    ratios = [a[0] / b[0] for a, b in zip(times[0], times[2])]
-    print("speed-up 2 workers vs 0 (per repeat): " + " ".join(f"{r:.2f}x" for r in ratios))
+    for other in (2, "2 persistent"):
+        ratios = [a[0] / b[0] for a, b in zip(times[0], times[other])]
+        print(f"speed-up {other} workers vs 0 (per repeat): "
+              + " ".join(f"{r:.2f}x" for r in ratios))
 
 
 if __name__ == "__main__":
