@@ -116,3 +116,26 @@ def test_launch_streaming_picks_by_size_and_hot_calls(fresh_tiers, monkeypatch):
     assert _threads.launch_streaming(parallel, one_thread, big) == "parallel"
     monkeypatch.setattr(_threads, "HOT_CALLS", 5)
     assert _threads.launch_streaming(parallel, one_thread, big) == "one thread"
+
+
+def test_fork_waits_for_background_compiles(fresh_tiers):
+    """A forked child (DataLoader workers) must not inherit Numba's compiler lock held by
+    the compile thread: fork waits for pending compiles."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    done = threading.Event()
+
+    def slow_compile():
+        time.sleep(0.3)
+        done.set()
+
+    with ThreadPoolExecutor(1) as pool:
+        _threads._pending["kernel"] = pool.submit(slow_compile)
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        finished_at_fork = done.is_set()
+        os.waitpid(pid, 0)
+    assert finished_at_fork

@@ -6,8 +6,9 @@ machine a parallel region can stall waiting for a descheduled thread).
 """
 from __future__ import annotations
 
+import os
 import types
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from numba import njit
 
@@ -76,6 +77,16 @@ def hot(kernel, fallback, args):
         return fallback
     _ready.add(kernel)   # a failed compile raises at the next call, in the caller
     return kernel
+
+
+def _finish_compiles() -> None:
+    """Before a fork: let background compiles end, so that the child does not inherit
+    Numba's compiler lock held by a thread it does not have (its first compile would
+    hang: DataLoader workers fork)."""
+    wait(list(_pending.values()))
+
+
+os.register_at_fork(before=_finish_compiles)
 
 
 def launch(kernel, work, *args):
