@@ -13,6 +13,12 @@ from .distance import pairwise_distance
 from .loss import _legacy_reduction, _promoted
 
 
+def _in_dtype(loss, dtype):
+    """``loss`` in the input's floating dtype: PyTorch's huber and soft-margin losses compute
+    with the promoted target but write into an output of the input's dtype."""
+    return loss.to(dtype) if dtype.is_floating_point and loss.dtype != dtype else loss
+
+
 def _reduce(loss, reduction):
     if reduction == "mean":
         return loss.mean()
@@ -52,9 +58,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """``0.5 d**2`` for ``|d| < delta``, else ``delta * (|d| - 0.5 delta)``."""
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    out_dtype = input.dtype
     input, target = _promoted(input, target, "huber_loss")
     d = (input - target).abs()
-    loss = where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+    loss = _in_dtype(where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), out_dtype)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, _legacy_reduction(None, None, reduction))
@@ -62,8 +69,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """``log(1 + exp(-target * input))`` for targets in {1, -1}."""
+    out_dtype = input.dtype
     input, target = _promoted(input, target, "soft_margin_loss")
-    return _reduce(softplus(-target * input), _legacy_reduction(size_average, reduce, reduction))
+    loss = _in_dtype(softplus(-target * input), out_dtype)
+    return _reduce(loss, _legacy_reduction(size_average, reduce, reduction))
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
