@@ -8,6 +8,13 @@ from ..parameter import Parameter
 from .module import Module, _addindent
 
 
+def _renumber(modules, items):
+    """Refill the ``_modules`` dict ``modules`` with ``items`` under the keys 0..n-1."""
+    modules.clear()
+    for i, m in enumerate(items):
+        modules[str(i)] = m
+
+
 class Sequential(Module):
     """Modules applied in order; indexable, sliceable and assignable
     (``model.classifier[1] = nn.Linear(1280, 2)``)."""
@@ -43,10 +50,7 @@ class Sequential(Module):
         else:
             del self._modules[self._index(idx)]
         # keep keys 0..n-1, as PyTorch does
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        _renumber(self._modules, list(self._modules.values()))
 
     def __len__(self):
         return len(self._modules)
@@ -116,9 +120,7 @@ class ModuleList(Module):
     def __delitem__(self, idx):
         items = list(self._modules.values())
         del items[idx]
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        _renumber(self._modules, items)
 
     def __len__(self):
         return len(self._modules)
