@@ -39,13 +39,18 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Linear:
     else:
         new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
     new.to(old.weight.dtype)
+    _set_submodule(model, name, new)
+    return new
+
+
+def _set_submodule(model: nn.Module, name: str, new: nn.Module) -> None:
+    """Put ``new`` in place of the submodule at dotted ``name`` (by index in a Sequential)."""
     parent_name, _, attr = name.rpartition(".")
     parent = model.get_submodule(parent_name)
     if isinstance(parent, nn.Sequential) and attr.isdigit():
         parent[int(attr)] = new
     else:
         setattr(parent, attr, new)
-    return new
 
 
 def freeze(model: nn.Module, mode: str = "backbone") -> list[nn.Module]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from .. import nn
 from ..nn.lora import LoRAConv2d, LoRALayer, LoRALinear
+from .finetune import _set_submodule
 
 ADAPTER_KEYS = (".lora_A.", ".lora_B.")
 
@@ -62,15 +63,6 @@ def apply_lora(model: nn.Module, r: int = 8, alpha: float = 8, dropout: float = 
         wrap = LoRALinear if isinstance(base, nn.Linear) else LoRAConv2d
         _set_submodule(model, name, wrap(base, r=r, alpha=alpha, dropout=dropout))
     return chosen
-
-
-def _set_submodule(model, name, new):
-    parent_name, _, attr = name.rpartition(".")
-    parent = model.get_submodule(parent_name)
-    if isinstance(parent, nn.Sequential) and attr.isdigit():
-        parent[int(attr)] = new
-    else:
-        setattr(parent, attr, new)
 
 
 def lora_layers(model: nn.Module) -> list[tuple[str, LoRALayer]]:
