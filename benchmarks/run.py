@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import platform
 import sys
@@ -58,6 +59,9 @@ def main(argv=None):
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     parser.add_argument("--repeat", type=int, default=None,
                         help="timed steps per workload (one-shot workloads run once)")
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write the machine and every row's raw numbers as JSON "
+                             "(read by benchmarks.figures)")
     args = parser.parse_args(argv)
     names = args.names or list(WORKLOADS)
     unknown = [n for n in names if n not in WORKLOADS]
@@ -69,9 +73,10 @@ def main(argv=None):
     nanotorch.set_num_threads(args.threads)
     import_s = time.perf_counter() - t0
     torch = None if args.no_torch else _load_torch(args.threads)
-    print(f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"{args.threads} threads; python {platform.python_version()}; "
-          f"nanotorch {nanotorch.__version__}; torch {getattr(torch, '__version__', 'absent')}")
+    machine = describe_machine(args.threads, torch)
+    print(f"# machine: {machine['cpu']}, {machine['cores']} cores, {args.threads} threads; "
+          f"{machine['versions']}; OpenBLAS kernels {machine['openblas_core']}; "
+          f"load average {machine['load_before']}")
     print(f"# import nanotorch: {import_s:.2f} s")
     header = ["workload", "nanotorch", "torch", "ratio (nt/torch time)"]
     if args.memory:
@@ -79,38 +84,78 @@ def main(argv=None):
     with_notes = any(WORKLOADS[n].note for n in names)
     if with_notes:
         header.append("notes")
-    rows = [header]
+    rows, records = [header], []
     for name in names:
         w = WORKLOADS[name]
-        results, notes = {}, []
+        seconds, results, notes = {}, {}, []
         for lib in [nanotorch] + ([torch] if torch is not None else []):
-            results[lib.__name__], note = _time(w, lib, args.repeat)
-            if note:
-                notes.append(f"{'nt' if lib is nanotorch else 'torch'}: {note}")
+            seconds[lib.__name__], results[lib.__name__] = _time(w, lib, args.repeat)
+            if w.note and results[lib.__name__] is not None:
+                notes.append(f"{'nt' if lib is nanotorch else 'torch'}: "
+                             f"{w.note(results[lib.__name__])}")
             harness.collect()
-        nt, th = results.get("nanotorch"), results.get("torch")
+        nt, th = seconds.get("nanotorch"), seconds.get("torch")
         ratio = f"{nt / th:.2f}" if nt and th else "-"
         row = [name, _fmt_time(w, nt), _fmt_time(w, th), ratio]
+        memory = {}
         if args.memory:
-            row += [_fmt_mem(harness.measure_peak_memory(name, "nanotorch")),
-                    _fmt_mem(harness.measure_peak_memory(name, "torch")) if torch else "-"]
+            memory = {lib: _peak_memory(name, lib, results.get(lib))
+                      for lib in ["nanotorch"] + (["torch"] if torch else [])}
+            row += [_fmt_mem(memory.get("nanotorch")), _fmt_mem(memory.get("torch"))]
         if with_notes:
             row.append("; ".join(notes) or "-")
         rows.append(row)
+        records.append({"name": name, "description": w.description, "unit": w.unit,
+                        "batch": w.batch, "seconds": seconds, "results": results,
+                        "peak_memory": memory})
         print("  ".join(str(c) for c in row), flush=True)
     print()
     _print_markdown(rows)
+    if args.json:
+        machine["load_after"] = os.getloadavg()
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine, "rows": records}, f, indent=1, default=str)
+
+
+def describe_machine(threads, torch) -> dict:
+    """What the figures depend on: processor, versions, the BLAS kernels, the load."""
+    import numba
+    import numpy
+    import threadpoolctl
+
+    import nanotorch
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    blas = [p for p in threadpoolctl.threadpool_info() if p.get("internal_api") == "openblas"]
+    versions = (f"python {platform.python_version()}, nanotorch {nanotorch.__version__}, "
+                f"numpy {numpy.__version__} (OpenBLAS {blas[0]['version'] if blas else '?'}), "
+                f"numba {numba.__version__}, torch {getattr(torch, '__version__', 'absent')}")
+    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, "versions": versions,
+            "openblas_core": blas[0].get("architecture") if blas else None,
+            "date": time.strftime("%Y-%m-%d"), "load_before": os.getloadavg()}
+
+
+def _peak_memory(name, lib, result):
+    """A whole-process run reports its own peak (re-running it would double its time);
+    other workloads are measured in a fresh subprocess."""
+    if isinstance(result, dict) and "peak_rss" in result:
+        return result["peak_rss"]
+    return harness.measure_peak_memory(name, lib)
 
 
 def _time(w, lib, repeat):
-    """(seconds or None, note or None) for one workload in one library."""
+    """(seconds or None, a one-shot step's return value or None) for one workload in one
+    library."""
     try:
         step = w.make(lib)
         if w.oneshot:
-            seconds, result = harness.time_once(step)
-        else:
-            seconds, result = harness.median_time(step, warmup=2, repeat=repeat or w.repeat), None
-        return seconds, (w.note(result) if w.note and result is not None else None)
+            return harness.time_once(step)
+        return harness.median_time(step, warmup=2, repeat=repeat or w.repeat), None
     except Exception as e:  # a missing feature must not hide the other numbers
         print(f"# {w.name} failed in {lib.__name__}: {type(e).__name__}: {e}", file=sys.stderr)
         return None, None

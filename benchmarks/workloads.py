@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -191,6 +192,20 @@ def make_recipe_expert(lib, argv=()):
     return lambda: run_side(lib.__name__, argv)
 
 
+FASHION_MNIST = os.environ.get("NANOTORCH_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
+
+
+def make_recipe_fashion64(lib):
+    """The full Fashion-MNIST (IDX folder of Debian's dataset-fashion-mnist, or
+    $NANOTORCH_FASHION_MNIST) at 64x64: the recipe against the PyTorch expert, as
+    make_recipe_expert."""
+    if not os.path.isdir(FASHION_MNIST):
+        raise FileNotFoundError(f"no Fashion-MNIST IDX folder at {FASHION_MNIST}: install it "
+                                f"with 'apt-get install dataset-fashion-mnist' or set "
+                                f"NANOTORCH_FASHION_MNIST")
+    return make_recipe_expert(lib, ["--data", FASHION_MNIST, "--image-size", "64"])
+
+
 def make_cold_start(lib):
     """A fresh process: import the library and run the first W1 step, nanotorch with an
     empty Numba cache (every kernel compiles). The step's time is the whole process."""
@@ -233,6 +248,9 @@ WORKLOADS = {w.name: w for w in [
     Workload("recipe_expert", "default recipe vs the PyTorch expert (features once, then "
              "Linear(1280, 10)), each a whole process; notes: work in process, peak RSS",
              make_recipe_expert, unit="s", oneshot=True, note=_expert_note),
+    Workload("recipe_fashion64", "full Fashion-MNIST (60,000/10,000 IDX) at 64x64 through the "
+             "recipe vs the PyTorch expert, each a whole process", make_recipe_fashion64,
+             unit="s", oneshot=True, note=_expert_note),
     Workload("cold_start", "fresh process: import + first W1 step, empty Numba cache "
              "(whole process)", make_cold_start, unit="s", oneshot=True, note=_cold_start_note),
     *features.workloads(Workload),

@@ -116,9 +116,9 @@ def test_oneshot_workload_is_timed_once_with_its_note():
         return lambda: calls.append(1) or {"test_acc": 0.5, "cached_features": False}
 
     w = Workload("x", "", make, unit="s", oneshot=True, note=_recipe_note)
-    seconds, note = run._time(w, nt, repeat=7)
+    seconds, result = run._time(w, nt, repeat=7)
     assert len(calls) == 1 and seconds >= 0.0
-    assert note == "test acc 50.0%"
+    assert w.note(result) == "test acc 50.0%"
     assert run._fmt_time(w, 12.345) == "12.3 s"
 
 
