@@ -158,6 +158,20 @@ def test_fuzz_checksummed_safetensors(tmp_path):
     assert verdicts["error"] > 60, verdicts
 
 
+def test_damaged_checksum_key_is_refused_not_ignored(tmp_path):
+    # The package writes metadata in hash order, so which byte the fuzz above hits varies by
+    # process: this is the case it once found, a flipped character in the checksum's key,
+    # which made the file look like one written without a checksum.
+    src = tmp_path / "ok.safetensors"
+    save_arrays({"w": np.ones(3, np.float32)}, src, metadata={"k": "v"})
+    for damaged in (b"__nanoto2ch_crc32__", b"__nanotorch_crc33__", b"__nanotorcX_crc32__"):
+        bad = tmp_path / "bad.safetensors"
+        bad.write_bytes(src.read_bytes().replace(b"__nanotorch_crc32__", damaged))
+        with pytest.raises(WeightFileError, match="metadata key"):
+            load_arrays(bad)
+    assert load_arrays(src)[1] == {"k": "v"}
+
+
 # ----------------------------------------------------------------------------- torch files
 
 

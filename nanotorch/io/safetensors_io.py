@@ -258,7 +258,7 @@ def _verified(header: dict, metadata: dict, raws: dict, fail) -> tuple[dict, dic
     names = [k for k in header if k != _META_KEY]
     tags = {k: header[k]["dtype"] for k in names}
     for key in metadata:
-        if key.startswith("__nanotorch_") and key not in _RESERVED and key != STRUCTURE_KEY:
+        if key not in _RESERVED and key != STRUCTURE_KEY and _looks_like_ours(key):
             fail(f"unknown nanotorch metadata key {key!r} (a corrupt file?)")
     if CHECKSUM_KEY in metadata:
         rest = {k: v for k, v in metadata.items() if k != CHECKSUM_KEY}
@@ -271,6 +271,27 @@ def _verified(header: dict, metadata: dict, raws: dict, fail) -> tuple[dict, dic
     order = _order(metadata, names, fail)
     arrays = {k: _finish(tags[k], raws[k]) for k in order}
     return arrays, {k: v for k, v in metadata.items() if k not in _RESERVED}
+
+
+def _looks_like_ours(key: str) -> bool:
+    """A key with nanotorch's prefix, or one or two edits away from one of its keys (a
+    damaged checksum key must not turn the file into one without a checksum)."""
+    if key.startswith("__nanotorch_"):
+        return True
+    return any(abs(len(key) - len(ours)) <= 2 and _edit_distance(key, ours, 2) <= 2
+               for ours in (ORDER_KEY, CHECKSUM_KEY, STRUCTURE_KEY))
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``limit + 1`` once it exceeds ``limit``."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+        if min(row) > limit:
+            return limit + 1
+    return row[-1]
 
 
 def _check_dtypes(header: dict, fail) -> None:
