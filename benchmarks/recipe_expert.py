@@ -22,8 +22,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SIDES = {"nanotorch": ["-m", "recipes.finetune", "--quiet"],
-         "torch": ["-m", "benchmarks.recipe_expert_torch"]}
+SIDES = {"nanotorch": ["recipes.finetune", "--quiet"],  # python -m ...
+         "torch": ["benchmarks.recipe_expert_torch"]}
 _WORK = {"nanotorch": re.compile(r"wall time ([\d.]+) s"),
          "torch": re.compile(r"work_s=([\d.]+)")}
 _ACC = {"nanotorch": re.compile(r"test accuracy ([\d.]+)%"),
@@ -32,25 +32,28 @@ _ACC = {"nanotorch": re.compile(r"test accuracy ([\d.]+)%"),
 
 def run_side(side: str, argv=(), threads: int | None = None) -> dict:
     """One run of ``side`` ("nanotorch" or "torch") in a fresh process: work seconds, whole
-    process seconds, peak RSS bytes (the child's ru_maxrss) and test accuracy (%)."""
+    process seconds, peak RSS bytes (the child's own VmHWM, see benchmarks/_peak.py) and test
+    accuracy (%)."""
     env = dict(os.environ)
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads))
     with tempfile.TemporaryDirectory() as out, tempfile.TemporaryFile("w+") as log:
         extra = ["--out", out] if side == "nanotorch" else []
+        peak_file = os.path.join(out, "peak_rss")
+        module, *options = SIDES[side]
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, *SIDES[side], *extra, *argv], cwd=ROOT,
-                                env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run([sys.executable, "-m", "benchmarks._peak", peak_file, module,
+                               *options, *extra, *argv], cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT, text=True)
         whole = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
         log.seek(0)
         text = log.read()
+        peak = int(open(peak_file).read()) if os.path.exists(peak_file) else None
     if proc.returncode:
         raise RuntimeError(f"{side} run failed ({proc.returncode}): {text[-2000:]}")
     acc = _ACC[side].findall(text)
     return {"work_s": float(_WORK[side].findall(text)[-1]), "whole_s": whole,
-            "peak_rss": usage.ru_maxrss * 1024,  # KiB on Linux
+            "peak_rss": peak,
             "test_acc": float(acc[-1]) * (1 if side == "nanotorch" else 100) if acc else None}
 
 

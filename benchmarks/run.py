@@ -98,9 +98,10 @@ def main(argv=None):
         ratio = f"{nt / th:.2f}" if nt and th else "-"
         row = [name, _fmt_time(w, nt), _fmt_time(w, th), ratio]
         memory = {}
-        if args.memory:
+        if args.memory and w.memory:
             memory = {lib: _peak_memory(name, lib, results.get(lib))
                       for lib in ["nanotorch"] + (["torch"] if torch else [])}
+        if args.memory:
             row += [_fmt_mem(memory.get("nanotorch")), _fmt_mem(memory.get("torch"))]
         if with_notes:
             row.append("; ".join(notes) or "-")

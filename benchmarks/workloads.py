@@ -26,6 +26,7 @@ class Workload:
     repeat: int = 20
     oneshot: bool = False  # timed once, no warm-up, --repeat ignored
     note: Callable | None = None  # note(step's return value) -> text for the table
+    memory: bool = True  # whether --memory measures it (not the cold start: a whole process)
 
 
 def _data(lib, *shape, seed=0):
@@ -252,6 +253,7 @@ WORKLOADS = {w.name: w for w in [
              "recipe vs the PyTorch expert, each a whole process", make_recipe_fashion64,
              unit="s", oneshot=True, note=_expert_note),
     Workload("cold_start", "fresh process: import + first W1 step, empty Numba cache "
-             "(whole process)", make_cold_start, unit="s", oneshot=True, note=_cold_start_note),
+             "(whole process)", make_cold_start, unit="s", oneshot=True, note=_cold_start_note,
+             memory=False),
     *features.workloads(Workload),
 ]}

@@ -81,3 +81,31 @@ def test_zoo_table_times_a_model_in_a_fresh_process():
     r = zoo_table.measure_in_subprocess("squeezenet1_1", batch=1, repeats=1, timeout=600)
     assert r["img_s"] > 0
     assert "error" in zoo_table.measure_in_subprocess("no_such_model", 1, 1, timeout=600)
+
+
+def test_cold_start_goal_is_on_import_plus_first_step_in_process():
+    run = {"machine": MACHINE, "rows": [
+        {"name": "cold_start", "description": "fresh process", "unit": "s", "batch": 1,
+         "seconds": {"nanotorch": 5.5, "torch": 3.0},
+         "results": {"nanotorch": {"import_s": 0.5, "first_step_s": 4.5},
+                     "torch": {"import_s": 1.0, "first_step_s": 2.5}},
+         "peak_memory": {}}]}
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")
+            for line in figures.render([run]).splitlines() if line.startswith("| ")}
+    assert rows["cold_start"][5:7] == ["", ""]
+    assert rows["cold_start (import + first step in process)"][1:7] == [
+        "4.5 s", "2.5 s", "1.80", "-", "<= 5 s", "yes"]
+
+
+def test_gemm_share_counts_the_products_of_convs_and_linears():
+    from benchmarks import gemm_share
+    model = nt.nn.Sequential(nt.nn.Conv2d(3, 8, 3, padding=1), nt.nn.Conv2d(8, 8, 3, groups=8),
+                             nt.nn.Flatten(), nt.nn.Linear(8 * 4 * 4, 5))
+    calls = gemm_share.layer_shapes(model, (2, 3, 6, 6))
+    assert [c[0] for c in calls] == ["Conv2d", "Conv2d", "Linear"]
+    products, depthwise = gemm_share.gemms(calls, train=False)
+    # conv: (2*6*6 rows, 3*3*3, 8); linear: (2, 128, 5); the depthwise conv is no GEMM
+    assert products == {(72, 27, 8): 1, (2, 128, 5): 1}
+    assert depthwise == 2 * (2 * 4 * 4) * 9 * 1 * 8
+    trained, _ = gemm_share.gemms(calls, train=True)
+    assert trained[(72, 8, 27)] == 1 and trained[(27, 72, 8)] == 1 and len(trained) == 6
