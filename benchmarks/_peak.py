@@ -10,12 +10,12 @@ import atexit
 import runpy
 import sys
 
+from benchmarks.harness import peak_rss_bytes
+
 
 def _write_peak(path: str) -> None:
-    with open("/proc/self/status") as f:
-        kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
     with open(path, "w") as f:
-        f.write(str(kib * 1024))
+        f.write(str(peak_rss_bytes()))
 
 
 def main() -> None:

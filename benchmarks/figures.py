@@ -16,6 +16,7 @@ import statistics
 import sys
 
 from benchmarks._readme import replace_section
+from benchmarks.run import format_memory, format_time
 
 BEGIN = "<!-- benchmarks.figures: begin (generated; edit benchmarks/figures.py) -->"
 END = "<!-- benchmarks.figures: end -->"
@@ -78,19 +79,8 @@ def collect(runs):
     return table
 
 
-def _time(row, seconds):
-    if not seconds:
-        return "-"
-    s = statistics.median(seconds)
-    if row["unit"] == "img/s":
-        return f"{row['batch'] / s:.1f} img/s"
-    if row["unit"] == "s" or s >= 10:
-        return f"{s:.1f} s"
-    return f"{s * 1e3:.2f} ms"
-
-
-def _mem(values):
-    return f"{statistics.median(values) / 2**20:.0f} MiB" if values else "-"
+def _median(values):
+    return statistics.median(values) if values else None
 
 
 def _goal(name, entry):
@@ -141,9 +131,10 @@ def render(runs) -> str:
         spread = (f"{min(e['ratio']):.2f}-{max(e['ratio']):.2f}"
                   if len(e["ratio"]) > 1 else "-")
         goal, met = _goal(name, e)
-        lines.append(f"| {name} | {_time(row, e['nt'])} | {_time(row, e['torch'])} | {ratio} "
-                     f"| {spread} | {goal} | {met} | {_mem(e['nt_mem'])} | "
-                     f"{_mem(e['torch_mem'])} |")
+        nt, th = (format_time(row["unit"], row["batch"], _median(e[k])) for k in ("nt", "torch"))
+        lines.append(f"| {name} | {nt} | {th} | {ratio} | {spread} | {goal} | {met} | "
+                     f"{format_memory(_median(e['nt_mem']))} | "
+                     f"{format_memory(_median(e['torch_mem']))} |")
     lines += ["", "Rows:", ""]
     seen = set()
     for run in runs:
@@ -152,7 +143,6 @@ def render(runs) -> str:
                 seen.add(record["name"])
                 lines.append(f"- `{record['name']}`: {record['description']}")
     return "\n".join(lines)
-
 
 
 def main(argv=None):

@@ -35,17 +35,18 @@ def _load_torch(threads):
     return torch
 
 
-def _fmt_time(w, seconds):
+def format_time(unit, batch, seconds):
+    """A step's time as the table shows it: ms (s from 10 s), s, or images per second."""
     if seconds is None:
         return "-"
-    if w.unit == "img/s":
-        return f"{w.batch / seconds:.1f} img/s"
-    if w.unit == "s":
+    if unit == "img/s":
+        return f"{batch / seconds:.1f} img/s"
+    if unit == "s":
         return f"{seconds:.1f} s"
     return f"{seconds * 1e3:.2f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
-def _fmt_mem(b):
+def format_memory(b):
     return "-" if b is None else f"{b / 2**20:.0f} MiB"
 
 
@@ -96,13 +97,13 @@ def main(argv=None):
             harness.collect()
         nt, th = seconds.get("nanotorch"), seconds.get("torch")
         ratio = f"{nt / th:.2f}" if nt and th else "-"
-        row = [name, _fmt_time(w, nt), _fmt_time(w, th), ratio]
+        row = [name, format_time(w.unit, w.batch, nt), format_time(w.unit, w.batch, th), ratio]
         memory = {}
         if args.memory and w.memory:
             memory = {lib: _peak_memory(name, lib, results.get(lib))
                       for lib in ["nanotorch"] + (["torch"] if torch else [])}
         if args.memory:
-            row += [_fmt_mem(memory.get("nanotorch")), _fmt_mem(memory.get("torch"))]
+            row += [format_memory(memory.get("nanotorch")), format_memory(memory.get("torch"))]
         if with_notes:
             row.append("; ".join(notes) or "-")
         rows.append(row)

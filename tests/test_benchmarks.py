@@ -119,7 +119,7 @@ def test_oneshot_workload_is_timed_once_with_its_note():
     seconds, result = run._time(w, nt, repeat=7)
     assert len(calls) == 1 and seconds >= 0.0
     assert w.note(result) == "test acc 50.0%"
-    assert run._fmt_time(w, 12.345) == "12.3 s"
+    assert run.format_time(w.unit, w.batch, 12.345) == "12.3 s"
 
 
 def test_expert_script_preprocesses_like_the_recipe():
